@@ -1,0 +1,92 @@
+#pragma once
+
+// The OS seam of engine_shm: files, mappings, the cross-process lock and process identity. One
+// implementation per OS, chosen by CMake (posix_*.cpp here); nothing above this header knows the OS.
+
+#include <commy/shm/region_error.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace commy::shm::platform {
+
+std::uint64_t currentPid();
+std::uint64_t wallClockNs();
+// OS start time of a process (opaque ticks), 0 when the process does not exist.
+std::uint64_t processStartTime(std::uint64_t pid);
+// True when the process is gone: no such pid, a zombie, or the pid now belongs to another process
+// (its start time differs). A process that is merely busy is never gone.
+bool processGone(std::uint64_t pid, std::uint64_t startTime);
+// Ends this process at once, as a crash would (no destructors, no atexit).
+[[noreturn]] void killSelf();
+
+class File {
+public:
+    File() = default;
+    File(File&& other) noexcept;
+    File& operator=(File&& other) noexcept;
+    File(const File&) = delete;
+    File& operator=(const File&) = delete;
+    ~File();
+
+    static RegionExpected<File> openExisting(const std::string& path);
+    // Creates a new uniquely named file beside `finalPath`, to be initialised and then published.
+    static RegionExpected<File> createTemporary(const std::string& finalPath, unsigned mode);
+    // Gives the temporary file its final name, failing with AlreadyExists if that name is taken.
+    RegionExpected<void> publishAs(const std::string& finalPath);
+    void removeTemporary();
+
+    RegionExpected<std::uint64_t> size() const;
+    RegionExpected<void> resize(std::uint64_t bytes);
+    RegionExpected<void> readAt(void* buffer, std::uint64_t bytes, std::uint64_t offset) const;
+    bool isOpen() const { return m_fd >= 0; }
+    int handle() const { return m_fd; }
+
+private:
+    int m_fd = -1;
+    std::string m_temporaryPath;
+};
+
+class Mapping {
+public:
+    Mapping() = default;
+    Mapping(Mapping&& other) noexcept;
+    Mapping& operator=(Mapping&& other) noexcept;
+    Mapping(const Mapping&) = delete;
+    Mapping& operator=(const Mapping&) = delete;
+    ~Mapping();
+
+    // Maps `length` bytes of the file, which may be more than the file holds now: on Linux the
+    // pages beyond the end become usable as soon as the file grows, so growing rarely needs a remap.
+    static RegionExpected<Mapping> map(const File& file, std::uint64_t length);
+    std::byte* base() const { return m_base; }
+    std::uint64_t length() const { return m_length; }
+
+private:
+    std::byte* m_base = nullptr;
+    std::uint64_t m_length = 0;
+};
+
+// The region's cross-process lock. On Linux a robust process-shared pthread mutex living in the
+// header's lock area; when its holder dies the next lock() reports PreviousOwnerDied and the caller
+// repairs the region before markConsistent().
+class RegionLock {
+public:
+    enum class Acquired { Normally, PreviousOwnerDied };
+
+    static RegionExpected<void> initialize(void* storage);
+    explicit RegionLock(void* storage = nullptr)
+        : m_storage(storage)
+    {
+    }
+    void rebind(void* storage) { m_storage = storage; }
+    RegionExpected<Acquired> lock();
+    void markConsistent();
+    void unlock();
+
+private:
+    void* m_storage;
+};
+
+} // namespace commy::shm::platform

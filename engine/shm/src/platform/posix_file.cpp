@@ -1,0 +1,175 @@
+#include "platform.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <fcntl.h>
+#include <string>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <utility>
+
+namespace commy::shm::platform {
+
+namespace {
+
+RegionError fromErrno(int error)
+{
+    switch (error) {
+    case ENOENT:
+    case ENOTDIR:
+        return RegionError::NotFound;
+    case EEXIST:
+        return RegionError::AlreadyExists;
+    case EACCES:
+    case EPERM:
+    case EROFS:
+        return RegionError::PermissionDenied;
+    case ENOMEM:
+    case ENOSPC:
+    case EFBIG:
+        return RegionError::OutOfMemory;
+    default:
+        return RegionError::IoError;
+    }
+}
+
+} // namespace
+
+File::File(File&& other) noexcept
+    : m_fd(std::exchange(other.m_fd, -1))
+    , m_temporaryPath(std::move(other.m_temporaryPath))
+{
+}
+
+File& File::operator=(File&& other) noexcept
+{
+    if (this != &other) {
+        if (m_fd >= 0)
+            ::close(m_fd);
+        m_fd = std::exchange(other.m_fd, -1);
+        m_temporaryPath = std::move(other.m_temporaryPath);
+    }
+    return *this;
+}
+
+File::~File()
+{
+    removeTemporary();
+    if (m_fd >= 0)
+        ::close(m_fd);
+}
+
+RegionExpected<File> File::openExisting(const std::string& path)
+{
+    File file;
+    file.m_fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    if (file.m_fd < 0)
+        return unexpected(fromErrno(errno));
+    struct stat st {};
+    if (::fstat(file.m_fd, &st) != 0)
+        return unexpected(fromErrno(errno));
+    if (!S_ISREG(st.st_mode))
+        return unexpected(RegionError::InvalidArgument);
+    return file;
+}
+
+RegionExpected<File> File::createTemporary(const std::string& finalPath, unsigned mode)
+{
+    std::string pattern = finalPath + ".creating-XXXXXX";
+    File file;
+    file.m_fd = ::mkostemp(pattern.data(), O_CLOEXEC);
+    if (file.m_fd < 0)
+        return unexpected(fromErrno(errno));
+    file.m_temporaryPath = pattern;
+    if (::fchmod(file.m_fd, static_cast<mode_t>(mode)) != 0)
+        return unexpected(fromErrno(errno));
+    return file;
+}
+
+RegionExpected<void> File::publishAs(const std::string& finalPath)
+{
+    // link() fails if the name exists, so two processes racing to create the same region cannot
+    // both win, and nobody ever opens a half-initialised file.
+    if (::link(m_temporaryPath.c_str(), finalPath.c_str()) != 0)
+        return unexpected(fromErrno(errno));
+    removeTemporary();
+    return {};
+}
+
+void File::removeTemporary()
+{
+    if (!m_temporaryPath.empty()) {
+        ::unlink(m_temporaryPath.c_str());
+        m_temporaryPath.clear();
+    }
+}
+
+RegionExpected<std::uint64_t> File::size() const
+{
+    struct stat st {};
+    if (::fstat(m_fd, &st) != 0)
+        return unexpected(fromErrno(errno));
+    return static_cast<std::uint64_t>(st.st_size);
+}
+
+RegionExpected<void> File::resize(std::uint64_t bytes)
+{
+    if (::ftruncate(m_fd, static_cast<off_t>(bytes)) != 0)
+        return unexpected(fromErrno(errno));
+    return {};
+}
+
+RegionExpected<void> File::readAt(void* buffer, std::uint64_t bytes, std::uint64_t offset) const
+{
+    auto* out = static_cast<char*>(buffer);
+    while (bytes > 0) {
+        const ssize_t n = ::pread(m_fd, out, bytes, static_cast<off_t>(offset));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return unexpected(fromErrno(errno));
+        if (n == 0)
+            return unexpected(RegionError::Truncated);
+        out += n;
+        bytes -= static_cast<std::uint64_t>(n);
+        offset += static_cast<std::uint64_t>(n);
+    }
+    return {};
+}
+
+Mapping::Mapping(Mapping&& other) noexcept
+    : m_base(std::exchange(other.m_base, nullptr))
+    , m_length(std::exchange(other.m_length, 0))
+{
+}
+
+Mapping& Mapping::operator=(Mapping&& other) noexcept
+{
+    if (this != &other) {
+        if (m_base)
+            ::munmap(m_base, m_length);
+        m_base = std::exchange(other.m_base, nullptr);
+        m_length = std::exchange(other.m_length, 0);
+    }
+    return *this;
+}
+
+Mapping::~Mapping()
+{
+    if (m_base)
+        ::munmap(m_base, m_length);
+}
+
+RegionExpected<Mapping> Mapping::map(const File& file, std::uint64_t length)
+{
+    void* base = ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_SHARED, file.handle(), 0);
+    if (base == MAP_FAILED)
+        return unexpected(fromErrno(errno));
+    Mapping mapping;
+    mapping.m_base = static_cast<std::byte*>(base);
+    mapping.m_length = length;
+    return mapping;
+}
+
+} // namespace commy::shm::platform

@@ -1,0 +1,86 @@
+#include "platform.h"
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <unistd.h>
+
+namespace commy::shm::platform {
+
+namespace {
+
+struct ProcStat {
+    char state = 0;
+    std::uint64_t startTime = 0;
+};
+
+// Reads state (field 3) and starttime (field 22) of /proc/<pid>/stat. The command name in field 2
+// may contain spaces and parentheses, so parsing starts after the last ')'.
+bool readProcStat(std::uint64_t pid, ProcStat& out)
+{
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/%llu/stat", static_cast<unsigned long long>(pid));
+    FILE* f = std::fopen(path, "re");
+    if (!f)
+        return false;
+    char buffer[1024];
+    const size_t n = std::fread(buffer, 1, sizeof buffer - 1, f);
+    std::fclose(f);
+    buffer[n] = '\0';
+    const char* close = std::strrchr(buffer, ')');
+    if (!close || close[1] == '\0')
+        return false;
+    const char* p = close + 2; // field 3
+    out.state = *p;
+    for (int field = 3; field < 22 && *p; ++field) {
+        p = std::strchr(p, ' ');
+        if (!p)
+            return false;
+        ++p;
+    }
+    out.startTime = std::strtoull(p, nullptr, 10);
+    return true;
+}
+
+} // namespace
+
+std::uint64_t currentPid() { return static_cast<std::uint64_t>(::getpid()); }
+
+std::uint64_t wallClockNs()
+{
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+        std::chrono::system_clock::now().time_since_epoch())
+                                          .count());
+}
+
+std::uint64_t processStartTime(std::uint64_t pid)
+{
+    ProcStat stat;
+    return readProcStat(pid, stat) ? stat.startTime : 0;
+}
+
+bool processGone(std::uint64_t pid, std::uint64_t startTime)
+{
+    if (pid == 0)
+        return true;
+    ProcStat stat;
+    if (!readProcStat(pid, stat)) {
+        // No /proc entry: ask the kernel directly (EPERM still means the pid exists).
+        return ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+    }
+    if (stat.state == 'Z' || stat.state == 'X')
+        return true; // exited, not yet reaped by its parent
+    return startTime != 0 && stat.startTime != startTime;
+}
+
+void killSelf()
+{
+    ::kill(::getpid(), SIGKILL);
+    std::_Exit(137); // not reached
+}
+
+} // namespace commy::shm::platform

@@ -1,0 +1,77 @@
+#pragma once
+
+// Internal: the state behind commy::shm::Region and the lock/remap protocol every call follows.
+
+#include "allocator.h"
+#include "platform/platform.h"
+#include "region_view.h"
+
+#include <commy/shm/region.h>
+
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+namespace commy::shm {
+
+class RegionImpl {
+public:
+    std::string path;
+    platform::File file;
+    platform::Mapping mapping;
+    RegionView view;
+    platform::RegionLock lock;
+    bool autoGrow = false;
+    std::optional<std::uint32_t> slot;
+
+    // The heartbeat thread writes through the mapping; remapping takes this mutex to exclude it.
+    std::mutex mappingMutex;
+    std::thread heartbeatThread;
+    std::mutex heartbeatMutex;
+    std::condition_variable heartbeatWake;
+    bool heartbeatStop = false;
+
+    std::uint64_t ownerField() const { return slot ? *slot + 1 : format::kPublished; }
+    RegionExpected<void> remap(std::uint64_t fileSize);
+    std::uint64_t reserveFor(std::uint64_t fileSize) const;
+
+    // Takes the region lock. Repairs the region if the previous holder died, remaps if another
+    // process grew the file, and adopts grown file space into the arena. Returns whether a repair
+    // happened.
+    RegionExpected<bool> acquire();
+    void release();
+
+    RegionExpected<void> growLocked(std::uint64_t atLeast);
+    RegionExpected<std::uint64_t> reclaimBlocksOf(std::uint32_t slot);
+    bool finishAbandonedResize(std::chrono::milliseconds timeout);
+};
+
+// Holds the region lock for a scope.
+class LockedRegion {
+public:
+    explicit LockedRegion(RegionImpl& impl)
+        : m_impl(impl)
+        , m_result(impl.acquire())
+    {
+    }
+    ~LockedRegion()
+    {
+        if (m_result)
+            m_impl.release();
+    }
+    LockedRegion(const LockedRegion&) = delete;
+    LockedRegion& operator=(const LockedRegion&) = delete;
+
+    bool ok() const { return m_result.hasValue(); }
+    RegionError error() const { return m_result.error(); }
+    bool recovered() const { return m_result.hasValue() && *m_result; }
+
+private:
+    RegionImpl& m_impl;
+    RegionExpected<bool> m_result;
+};
+
+} // namespace commy::shm
