@@ -112,6 +112,7 @@ RegionExpected<RegionImpl*> createFile(RegionImpl& impl, const RegionOptions& op
     h.geometry.growStep = std::max<std::uint64_t>(size / 2, 1 << 20);
     if (auto locked = platform::RegionLock::initialize(h.lock.mutexStorage); !locked)
         return unexpected(locked.error());
+    h.lock.bootId = platform::bootId();
     Allocator::format(view, size);
 
     if (auto published = file->publishAs(impl.path); !published)
@@ -141,6 +142,30 @@ RegionExpected<RegionImpl*> openFile(RegionImpl& impl)
         return unexpected(valid.error());
     impl.file = std::move(*file);
     return &impl;
+}
+
+// A region file can outlive the boot it was used in (it need not live in /dev/shm). Every process of
+// an earlier boot is gone, so the lock is re-initialised and an interrupted mutation rolled back. The
+// file lock makes exactly one opener do it.
+RegionExpected<void> renewLockAfterReboot(RegionImpl& impl)
+{
+    RegionHeader& h = impl.view.header();
+    const std::uint64_t boot = platform::bootId();
+    if (std::atomic_ref<std::uint64_t>(h.lock.bootId).load() == boot)
+        return {};
+    impl.file.lockExclusive();
+    RegionExpected<void> result;
+    if (h.lock.bootId != boot) {
+        result = platform::RegionLock::initialize(h.lock.mutexStorage);
+        if (result) {
+            rollbackJournal(impl.view);
+            (void)Allocator(impl.view).rebuildDerivedState();
+            h.lock.holderPid = 0;
+            std::atomic_ref<std::uint64_t>(h.lock.bootId).store(boot);
+        }
+    }
+    impl.file.unlockExclusive();
+    return result;
 }
 
 } // namespace
@@ -407,6 +432,8 @@ RegionExpected<std::unique_ptr<Region>> Region::open(const std::string& path, co
     if (auto valid = validateMutableHeader(impl->view.header(), *size); !valid)
         return unexpected(valid.error());
     impl->lock.rebind(impl->view.header().lock.mutexStorage);
+    if (auto fresh = renewLockAfterReboot(*impl); !fresh)
+        return unexpected(fresh.error());
     impl->autoGrow = options.autoGrow || (impl->view.header().geometry.flags & kFlagAutoGrow) != 0;
     return std::unique_ptr<Region>(new Region(std::move(impl)));
 }

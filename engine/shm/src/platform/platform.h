@@ -18,6 +18,8 @@ std::uint64_t processStartTime(std::uint64_t pid);
 // True when the process is gone: no such pid, a zombie, or the pid now belongs to another process
 // (its start time differs). A process that is merely busy is never gone.
 bool processGone(std::uint64_t pid, std::uint64_t startTime);
+// Identifies the current boot of the machine; differs after every reboot.
+std::uint64_t bootId();
 // Ends this process at once, as a crash would (no destructors, no atexit).
 [[noreturn]] void killSelf();
 
@@ -40,6 +42,9 @@ public:
     RegionExpected<std::uint64_t> size() const;
     RegionExpected<void> resize(std::uint64_t bytes);
     RegionExpected<void> readAt(void* buffer, std::uint64_t bytes, std::uint64_t offset) const;
+    // An advisory whole-file lock between processes, for rare one-time repairs on open.
+    void lockExclusive();
+    void unlockExclusive();
     bool isOpen() const { return m_fd >= 0; }
     int handle() const { return m_fd; }
 

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <fcntl.h>
 #include <string>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -137,6 +138,14 @@ RegionExpected<void> File::readAt(void* buffer, std::uint64_t bytes, std::uint64
     }
     return {};
 }
+
+void File::lockExclusive()
+{
+    while (::flock(m_fd, LOCK_EX) != 0 && errno == EINTR) {
+    }
+}
+
+void File::unlockExclusive() { ::flock(m_fd, LOCK_UN); }
 
 Mapping::Mapping(Mapping&& other) noexcept
     : m_base(std::exchange(other.m_base, nullptr))

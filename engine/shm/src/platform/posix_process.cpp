@@ -77,6 +77,23 @@ bool processGone(std::uint64_t pid, std::uint64_t startTime)
     return startTime != 0 && stat.startTime != startTime;
 }
 
+std::uint64_t bootId()
+{
+    // /proc/sys/kernel/random/boot_id is a UUID made at boot; its FNV-1a hash is enough to compare.
+    char text[64] = {};
+    if (FILE* f = std::fopen("/proc/sys/kernel/random/boot_id", "re")) {
+        const size_t n = std::fread(text, 1, sizeof text - 1, f);
+        std::fclose(f);
+        text[n] = '\0';
+    }
+    std::uint64_t h = 1469598103934665603ull;
+    for (const char* p = text; *p && *p != '\n'; ++p) {
+        h ^= static_cast<unsigned char>(*p);
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
 void killSelf()
 {
     ::kill(::getpid(), SIGKILL);

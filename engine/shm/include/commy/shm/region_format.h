@@ -11,7 +11,7 @@
 //   |   identity      magic "COMMYRGN", format version, ABI fingerprint, header size,      |
 //   |                 arena offset, slot count, creation time, checksum of all of these     |
 //   |   geometry      file size, limit, generation counter, arena end, flags               |
-//   |   lock          process-shared robust mutex + the pid that holds it                  |
+//   |   lock          process-shared robust mutex, the pid that holds it, boot id          |
 //   |   undo journal  words saved before a locked mutation; replayed if the holder dies    |
 //   |   allocator     free-list bitmap and heads (128 bins), byte and block counters       |
 //   |   stats         allocation / free / recovery / cleanup / resize counters             |
@@ -77,7 +77,9 @@ inline constexpr std::uint64_t kFlagAutoGrow = 1;
 struct LockArea {
     alignas(8) unsigned char mutexStorage[64]; // pthread_mutex_t on Linux; unused on Windows
     std::uint64_t holderPid; // written right after acquiring, cleared before releasing
-    std::uint64_t reserved;
+    // The boot the mutex was last initialised in. A mutex held when the machine went down is never
+    // released by the kernel (nobody is left to die), so a region opened in a new boot gets a fresh one.
+    std::uint64_t bootId;
 };
 static_assert(sizeof(LockArea) == 80);
 
