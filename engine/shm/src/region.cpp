@@ -261,18 +261,25 @@ RegionExpected<void> RegionImpl::remap(std::uint64_t fileSize)
 RegionExpected<bool> RegionImpl::acquire()
 {
     for (;;) {
-        auto acquired = lock.lock();
+        auto acquired = lock.lockFor(std::chrono::milliseconds(500));
         if (!acquired)
             return unexpected(acquired.error());
+        if (*acquired == platform::RegionLock::Acquired::TimedOut) {
+            renewVanishedLock();
+            continue;
+        }
         RegionHeader& h = view.header();
-        bool recovered = false;
-        if (*acquired == platform::RegionLock::Acquired::PreviousOwnerDied) {
+        // A holder that died mid-mutation left its journal behind; so did one whose lock had to be
+        // renewed. Either way the journal is rolled back before anyone reads the structures.
+        const bool ownerDied = *acquired == platform::RegionLock::Acquired::PreviousOwnerDied;
+        const bool recovered = ownerDied || h.journal.count != 0;
+        if (recovered) {
             rollbackJournal(view);
             (void)Allocator(view).rebuildDerivedState();
             ++h.stats.lockRecoveries;
-            lock.markConsistent();
-            recovered = true;
         }
+        if (ownerDied)
+            lock.markConsistent();
         h.lock.holderPid = platform::currentPid();
 
         const std::uint64_t fileSize = h.geometry.fileSize;
@@ -296,6 +303,18 @@ RegionExpected<bool> RegionImpl::acquire()
         }
         return recovered;
     }
+}
+
+void RegionImpl::renewVanishedLock()
+{
+    // Only a damaged file gets here: the kernel releases the lock of every holder that dies. The
+    // file lock makes one process renew it; the others see a live holder (the renewer) and wait.
+    if (!lock.holderVanished())
+        return;
+    file.lockExclusive();
+    if (lock.holderVanished())
+        (void)platform::RegionLock::initialize(view.header().lock.mutexStorage);
+    file.unlockExclusive();
 }
 
 void RegionImpl::release()

@@ -43,6 +43,7 @@ public:
     // happened.
     RegionExpected<bool> acquire();
     void release();
+    void renewVanishedLock();
 
     RegionExpected<void> growLocked(std::uint64_t atLeast);
     RegionExpected<std::uint64_t> reclaimBlocksOf(std::uint32_t slot);

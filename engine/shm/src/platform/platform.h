@@ -5,6 +5,7 @@
 
 #include <commy/shm/region_error.h>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -75,10 +76,11 @@ private:
 
 // The region's cross-process lock. On Linux a robust process-shared pthread mutex living in the
 // header's lock area; when its holder dies the next lock() reports PreviousOwnerDied and the caller
-// repairs the region before markConsistent().
+// repairs the region before markConsistent(). Waits are bounded so that a lock whose holder vanished
+// without the kernel noticing (a damaged file) can be detected and renewed instead of hanging.
 class RegionLock {
 public:
-    enum class Acquired { Normally, PreviousOwnerDied };
+    enum class Acquired { Normally, PreviousOwnerDied, TimedOut };
 
     static RegionExpected<void> initialize(void* storage);
     explicit RegionLock(void* storage = nullptr)
@@ -86,9 +88,12 @@ public:
     {
     }
     void rebind(void* storage) { m_storage = storage; }
-    RegionExpected<Acquired> lock();
+    RegionExpected<Acquired> lockFor(std::chrono::milliseconds patience);
     void markConsistent();
     void unlock();
+    // True when the lock is held by a thread that no longer exists and the kernel has not marked
+    // it (which it always does for a process that died normally or was killed).
+    bool holderVanished() const;
 
 private:
     void* m_storage;

@@ -1,7 +1,11 @@
 #include "platform.h"
 
 #include <cerrno>
+#include <cstdio>
+#include <ctime>
+#include <linux/futex.h>
 #include <pthread.h>
+#include <unistd.h>
 
 namespace commy::shm::platform {
 
@@ -25,19 +29,47 @@ RegionExpected<void> RegionLock::initialize(void* storage)
     return {};
 }
 
-RegionExpected<RegionLock::Acquired> RegionLock::lock()
+RegionExpected<RegionLock::Acquired> RegionLock::lockFor(std::chrono::milliseconds patience)
 {
-    const int rc = pthread_mutex_lock(mutexAt(m_storage));
-    if (rc == 0)
+    int rc = pthread_mutex_trylock(mutexAt(m_storage));
+    if (rc == EBUSY) {
+        timespec deadline {};
+        clock_gettime(CLOCK_REALTIME, &deadline);
+        const auto ns = std::chrono::nanoseconds(patience).count() + deadline.tv_nsec;
+        deadline.tv_sec += static_cast<time_t>(ns / 1'000'000'000);
+        deadline.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+        do
+            rc = pthread_mutex_timedlock(mutexAt(m_storage), &deadline);
+        while (rc == EINTR);
+    }
+    switch (rc) {
+    case 0:
         return Acquired::Normally;
-    if (rc == EOWNERDEAD)
+    case EOWNERDEAD:
         return Acquired::PreviousOwnerDied;
-    // ENOTRECOVERABLE: someone gave up on repairing it; EINVAL: the bytes are not a mutex.
-    return unexpected(RegionError::Corrupt);
+    case ETIMEDOUT:
+        return Acquired::TimedOut;
+    default:
+        // ENOTRECOVERABLE: someone gave up on repairing it; EINVAL: the bytes are not a mutex.
+        return unexpected(RegionError::Corrupt);
+    }
 }
 
 void RegionLock::markConsistent() { pthread_mutex_consistent(mutexAt(m_storage)); }
 
 void RegionLock::unlock() { pthread_mutex_unlock(mutexAt(m_storage)); }
+
+bool RegionLock::holderVanished() const
+{
+    // glibc keeps a robust mutex's state in the futex word: the holder's thread id, plus the
+    // FUTEX_OWNER_DIED bit once the kernel has released it on the holder's death.
+    const unsigned word = static_cast<unsigned>(mutexAt(m_storage)->__data.__lock);
+    const unsigned tid = word & FUTEX_TID_MASK;
+    if (tid == 0 || (word & FUTEX_OWNER_DIED) != 0)
+        return false;
+    char path[32];
+    std::snprintf(path, sizeof path, "/proc/%u", tid);
+    return ::access(path, F_OK) != 0 && errno == ENOENT;
+}
 
 } // namespace commy::shm::platform
