@@ -251,6 +251,18 @@ RegionExpected<std::uint64_t> Allocator::usedBlockSize(std::uint64_t payloadOffs
     const BlockHeader* next = size >= kMinBlockBytes ? header(offset + size) : nullptr;
     if (!next || next->prevSize != size)
         return unexpected(RegionError::NotAllocated);
+    // The boundary tag on the other side must agree too. A block freed next to a free neighbour is
+    // absorbed without its header being rewritten; if the block after it was free as well, that stale
+    // header still looks used and the next header still carries its size, so only the previous
+    // block's size tells a double free from a live block.
+    const std::uint64_t prevSize = h->prevSize;
+    if (offset == m_view.arenaBegin() ? prevSize != 0
+                                      : prevSize < kMinBlockBytes || prevSize > offset - m_view.arenaBegin()) {
+        return unexpected(RegionError::NotAllocated);
+    }
+    const BlockHeader* prev = prevSize != 0 ? header(offset - prevSize) : nullptr;
+    if (prevSize != 0 && (!prev || block::size(*prev) != prevSize))
+        return unexpected(RegionError::NotAllocated);
     return size;
 }
 
