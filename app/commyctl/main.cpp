@@ -1,1 +1,102 @@
-int main(){}
+// commyctl: command-line access to Commy region files, and the multi-process torture run.
+
+#include "command_line.h"
+#include "console.h"
+#include "exit_codes.h"
+#include "region_commands.h"
+#include "torture_command.h"
+#include "worker.h"
+
+#include <QCoreApplication>
+
+#include <functional>
+#include <map>
+
+namespace {
+
+using namespace commy::ctl;
+
+using Command = std::function<int(const QStringList&)>;
+
+const std::map<QString, Command>& regionCommands()
+{
+    static const std::map<QString, Command> commands {
+        { QStringLiteral("create"), runCreate },
+        { QStringLiteral("info"), runInfo },
+        { QStringLiteral("check"), runCheck },
+        { QStringLiteral("blocks"), runBlocks },
+        { QStringLiteral("resize"), runResize },
+        { QStringLiteral("shrink"), runShrink },
+        { QStringLiteral("cleanup"), runCleanup },
+        { QStringLiteral("worker"), runWorker },
+        { QStringLiteral("torture"), runTortureCommand },
+        { QStringLiteral("demo"), runDemo },
+    };
+    return commands;
+}
+
+QString overview()
+{
+    return QStringLiteral(
+        "Usage: commyctl region <command> [arguments]\n"
+        "\n"
+        "Commands (sizes take suffixes: 64K, 64M, 1G):\n"
+        "  create PATH --size N [--limit N] [--auto-grow]   make a new region file\n"
+        "  info PATH [--json]                               header, allocator, counters, roots, processes\n"
+        "  check PATH                                       consistency check (exit 0 / 1 / 2)\n"
+        "  blocks PATH [--json]                             every block: offset, size, state, owner\n"
+        "  resize PATH --size N                             grow online\n"
+        "  shrink PATH                                      trim free tail space\n"
+        "  cleanup PATH [--json]                            free dead processes' slots and blocks\n"
+        "  worker PATH --seed N [--name NAME] [--ops N]     self-verifying random load\n"
+        "  torture PATH --workers N --seconds S --kill-interval-ms M [--seed N] [--size N] [--kills N] [--json]\n"
+        "  demo [--seconds S]                               torture on a temporary region until Ctrl-C\n"
+        "\n"
+        "'commyctl region <command> --help' describes one command.");
+}
+
+int usageError(const QString& message)
+{
+    printErr(QStringLiteral("commyctl: %1").arg(message));
+    printErr(QStringLiteral("Try 'commyctl --help'."));
+    return ExitUsage;
+}
+
+} // namespace
+
+int main(int argc, char* argv[])
+{
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName(QStringLiteral("commyctl"));
+    const QStringList args = QCoreApplication::arguments();
+
+    if (args.size() >= 2
+        && (args[1] == QLatin1String("--help") || args[1] == QLatin1String("-h") || args[1] == QLatin1String("help"))) {
+        printOut(overview());
+        return ExitOk;
+    }
+    if (args.size() < 2)
+        return usageError(QStringLiteral("missing command"));
+    if (args[1] != QLatin1String("region"))
+        return usageError(QStringLiteral("unknown command '%1'").arg(args[1]));
+    if (args.size() < 3)
+        return usageError(QStringLiteral("missing region command"));
+    if (args[2] == QLatin1String("--help") || args[2] == QLatin1String("-h")) {
+        printOut(overview());
+        return ExitOk;
+    }
+    const auto command = regionCommands().find(args[2]);
+    if (command == regionCommands().end())
+        return usageError(QStringLiteral("unknown region command '%1'").arg(args[2]));
+
+    // The subcommand parser sees "region <command>" as its program name and the rest as arguments.
+    QStringList commandArgs = args.mid(3);
+    commandArgs.prepend(QStringLiteral("commyctl region %1").arg(args[2]));
+    try {
+        return command->second(commandArgs);
+    } catch (const UsageError& error) {
+        printErr(QStringLiteral("commyctl %1: %2").arg(error.command(), error.message()));
+        printErr(QStringLiteral("Try 'commyctl %1 --help'.").arg(error.command()));
+        return ExitUsage;
+    }
+}
