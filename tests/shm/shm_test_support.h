@@ -88,10 +88,14 @@ public:
     bool start(const QStringList& arguments, int timeoutMs = 10000)
     {
         m_process.start(childExecutable(), arguments);
-        return m_process.waitForStarted(timeoutMs);
+        if (!m_process.waitForStarted(timeoutMs))
+            return false;
+        m_pid = m_process.processId();
+        return true;
     }
 
-    qint64 pid() const { return m_process.processId(); }
+    // The child's pid, still known after it ended (QProcess forgets it).
+    qint64 pid() const { return m_pid; }
     QString errorString() const { return m_process.errorString(); }
     QProcess& process() { return m_process; }
 
@@ -154,6 +158,7 @@ public:
 
 private:
     QProcess m_process;
+    qint64 m_pid = 0;
     QStringList m_transcript;
 };
 
