@@ -3,32 +3,32 @@
 #include <algorithm>
 #include <cstring>
 
-namespace commy::ctl {
-
 namespace {
 
-    constexpr std::uint32_t kMagic = 0x43'4d'59'42; // "CMYB"
+constexpr std::uint32_t kMagic = 0x43'4d'59'42; // "CMYB"
 
-    std::uint64_t mix64(std::uint64_t x)
-    {
-        // splitmix64's finaliser: cheap, and neighbouring inputs give unrelated outputs.
-        x += 0x9e3779b97f4a7c15ull;
-        x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-        x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-        return x ^ (x >> 31);
-    }
+std::uint64_t mix64(std::uint64_t x)
+{
+    // splitmix64's finaliser: cheap, and neighbouring inputs give unrelated outputs.
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
 
-    std::uint32_t checkOf(std::uint32_t length, std::uint32_t key)
-    {
-        return static_cast<std::uint32_t>(mix64((std::uint64_t { length } << 32 | key) ^ kMagic));
-    }
+std::uint32_t checkOf(std::uint32_t length, std::uint32_t key)
+{
+    return static_cast<std::uint32_t>(mix64((std::uint64_t { length } << 32 | key) ^ kMagic));
+}
 
-    std::uint64_t patternWord(std::uint32_t key, std::uint64_t index)
-    {
-        return mix64((std::uint64_t { key } << 32) + index);
-    }
+std::uint64_t patternWord(std::uint32_t key, std::uint64_t index)
+{
+    return mix64((std::uint64_t { key } << 32) + index);
+}
 
 } // namespace
+
+namespace commy::ctl {
 
 void writeStampedBlock(void* payload, std::uint32_t length, std::uint32_t key)
 {

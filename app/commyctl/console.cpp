@@ -2,18 +2,18 @@
 
 #include <cstdio>
 
-namespace commy::ctl {
-
 namespace {
 
-    void printTo(std::FILE* stream, const QString& line)
-    {
-        const QByteArray bytes = line.toUtf8() + '\n';
-        std::fwrite(bytes.constData(), 1, static_cast<std::size_t>(bytes.size()), stream);
-        std::fflush(stream);
-    }
+void printTo(std::FILE* stream, const QString& line)
+{
+    const QByteArray bytes = line.toUtf8() + '\n';
+    std::fwrite(bytes.constData(), 1, static_cast<std::size_t>(bytes.size()), stream);
+    std::fflush(stream);
+}
 
 } // namespace
+
+namespace commy::ctl {
 
 void printOut(const QString& line) { printTo(stdout, line); }
 

@@ -8,23 +8,27 @@
 #include <set>
 #include <vector>
 
-namespace commy::ctl {
-
 namespace {
 
-    // The public API does not say where the root table lives, so it is read from the file's header. The
-    // file is shared with every mapping (MAP_SHARED), so this sees what the last locker wrote; the caller
-    // makes sure nobody mutates the region meanwhile.
-    shm::RegionExpected<std::uint64_t> rootTableOffset(const std::string& path)
-    {
-        auto header = std::make_unique<shm::format::RegionHeader>();
-        std::ifstream file(path, std::ios::binary);
-        if (!file.read(reinterpret_cast<char*>(header.get()), sizeof *header))
-            return unexpected(shm::RegionError::IoError);
-        return header->roots.tableOffset;
-    }
+using namespace commy::ctl;
+namespace shm = commy::shm;
+using commy::unexpected;
+
+// The public API does not say where the root table lives, so it is read from the file's header. The
+// file is shared with every mapping (MAP_SHARED), so this sees what the last locker wrote; the caller
+// makes sure nobody mutates the region meanwhile.
+shm::RegionExpected<std::uint64_t> rootTableOffset(const std::string& path)
+{
+    auto header = std::make_unique<shm::format::RegionHeader>();
+    std::ifstream file(path, std::ios::binary);
+    if (!file.read(reinterpret_cast<char*>(header.get()), sizeof *header))
+        return unexpected(shm::RegionError::IoError);
+    return header->roots.tableOffset;
+}
 
 } // namespace
+
+namespace commy::ctl {
 
 shm::RegionExpected<LeakAudit> auditLeaks(shm::Region& region)
 {

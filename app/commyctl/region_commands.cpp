@@ -7,40 +7,43 @@
 
 #include <QJsonDocument>
 
-namespace commy::ctl {
-
 namespace {
 
-    const QString kPath = QStringLiteral("PATH");
+using namespace commy::ctl;
+namespace shm = commy::shm;
 
-    QCommandLineOption jsonOption()
-    {
-        return QCommandLineOption(QStringLiteral("json"), QStringLiteral("Print JSON instead of text."));
-    }
+const QString kPath = QStringLiteral("PATH");
 
-    QCommandLineOption sizeOption(const QString& description)
-    {
-        return QCommandLineOption(QStringLiteral("size"), description, QStringLiteral("N"));
-    }
+QCommandLineOption jsonOption()
+{
+    return QCommandLineOption(QStringLiteral("json"), QStringLiteral("Print JSON instead of text."));
+}
 
-    void printJson(const QJsonObject& object)
-    {
-        printOut(QString::fromUtf8(QJsonDocument(object).toJson(QJsonDocument::Indented)).trimmed());
-    }
+QCommandLineOption sizeOption(const QString& description)
+{
+    return QCommandLineOption(QStringLiteral("size"), description, QStringLiteral("N"));
+}
 
-    void printLines(const QStringList& lines)
-    {
-        for (const QString& line : lines)
-            printOut(line);
-    }
+void printJson(const QJsonObject& object)
+{
+    printOut(QString::fromUtf8(QJsonDocument(object).toJson(QJsonDocument::Indented)).trimmed());
+}
 
-    int reportFailure(const QString& what, const QString& path, shm::RegionError error)
-    {
-        printErr(QStringLiteral("commyctl: %1 %2: %3").arg(what, path, QLatin1String(shm::toString(error))));
-        return ExitFailed;
-    }
+void printLines(const QStringList& lines)
+{
+    for (const QString& line : lines)
+        printOut(line);
+}
+
+int reportFailure(const QString& what, const QString& path, shm::RegionError error)
+{
+    printErr(QStringLiteral("commyctl: %1 %2: %3").arg(what, path, QLatin1String(shm::toString(error))));
+    return ExitFailed;
+}
 
 } // namespace
+
+namespace commy::ctl {
 
 std::unique_ptr<shm::Region> openExistingOrReport(const QString& path)
 {

@@ -6,26 +6,26 @@
 
 #include <chrono>
 
-namespace commy::ctl {
-
 namespace {
 
-    // JSON numbers are doubles: offsets and sizes above 2^53 would lose precision, but no region gets there.
-    QJsonValue jsonNumber(std::uint64_t value) { return QJsonValue(static_cast<double>(value)); }
+using namespace commy::ctl;
+namespace shm = commy::shm;
 
-    double heartbeatAgeSeconds(const shm::ProcessInfo& process, std::uint64_t nowNs)
-    {
-        if (nowNs <= process.lastHeartbeatNs)
-            return 0.0;
-        return static_cast<double>(nowNs - process.lastHeartbeatNs) / 1e9;
-    }
+// JSON numbers are doubles: offsets and sizes above 2^53 would lose precision, but no region gets there.
+QJsonValue jsonNumber(std::uint64_t value) { return QJsonValue(static_cast<double>(value)); }
 
-    QString ownerText(std::uint32_t slot)
-    {
-        return slot == shm::kNoOwner ? QStringLiteral("-") : QString::number(slot);
-    }
+double heartbeatAgeSeconds(const shm::ProcessInfo& process, std::uint64_t nowNs)
+{
+    if (nowNs <= process.lastHeartbeatNs)
+        return 0.0;
+    return static_cast<double>(nowNs - process.lastHeartbeatNs) / 1e9;
+}
+
+QString ownerText(std::uint32_t slot) { return slot == shm::kNoOwner ? QStringLiteral("-") : QString::number(slot); }
 
 } // namespace
+
+namespace commy::ctl {
 
 std::uint64_t wallClockNs()
 {

@@ -1,16 +1,18 @@
 #include "torture_report.h"
 
 #include "console.h"
+#include "exit_codes.h"
 
 #include <QJsonArray>
-
-namespace commy::ctl {
+#include <QJsonDocument>
 
 namespace {
 
-    QJsonValue jsonNumber(std::uint64_t value) { return QJsonValue(static_cast<double>(value)); }
+QJsonValue jsonNumber(std::uint64_t value) { return QJsonValue(static_cast<double>(value)); }
 
 } // namespace
+
+namespace commy::ctl {
 
 QJsonObject tortureReportToJson(const TortureReport& report)
 {
@@ -88,14 +90,6 @@ QStringList tortureReportToText(const TortureReport& report)
                  .arg(report.passed() ? QStringLiteral("PASS") : QStringLiteral("FAIL"));
     return lines;
 }
-
-} // namespace commy::ctl
-
-#include "exit_codes.h"
-
-#include <QJsonDocument>
-
-namespace commy::ctl {
 
 int printTortureReport(const TortureReport& report, bool json)
 {

@@ -10,10 +10,6 @@ namespace commy::ctl {
 QJsonObject tortureReportToJson(const TortureReport& report);
 QStringList tortureReportToText(const TortureReport& report);
 
-} // namespace commy::ctl
-
-namespace commy::ctl {
-
 // Prints the final report (JSON on stdout, or text) and returns the exit code the run deserves.
 int printTortureReport(const TortureReport& report, bool json);
 

@@ -14,20 +14,20 @@
 
 extern char** environ;
 
-namespace commy::ctl {
-
 namespace {
 
-    pid_t waitFor(pid_t pid, int* status, int flags)
-    {
-        for (;;) {
-            const pid_t result = ::waitpid(pid, status, flags);
-            if (result >= 0 || errno != EINTR)
-                return result;
-        }
+pid_t waitFor(pid_t pid, int* status, int flags)
+{
+    for (;;) {
+        const pid_t result = ::waitpid(pid, status, flags);
+        if (result >= 0 || errno != EINTR)
+            return result;
     }
+}
 
 } // namespace
+
+namespace commy::ctl {
 
 QString WorkerExit::describe() const
 {
