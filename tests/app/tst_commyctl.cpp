@@ -59,8 +59,11 @@ private slots:
     void openErrors();
     void checkReportsTheOffsetOfACorruptBlock();
     void cleanupReclaimsAKilledWorker();
+    void workerDetectsADamagedBlock();
 
 private:
+    // Starts a worker, waits until it has published roots, SIGKILLs it; returns its pid.
+    qint64 leaveOrphanRoots(const QString& path, const QString& seed);
     QString regionPath(const QString& name = QStringLiteral("test.region")) const { return m_dir->filePath(name); }
     QJsonObject info(const QString& path);
 
@@ -415,6 +418,68 @@ void TestCommyctl::cleanupReclaimsAKilledWorker()
     header = info(path);
     QVERIFY(header.value(QStringLiteral("roots")).toArray().isEmpty());
     QVERIFY(number(header.value(QStringLiteral("allocator")).toObject(), QStringLiteral("usedBlocks")) <= 1);
+}
+
+qint64 TestCommyctl::leaveOrphanRoots(const QString& path, const QString& seed)
+{
+    QProcess worker;
+    worker.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+    worker.start(commy::testing::commyctlPath(),
+        { QStringLiteral("region"), QStringLiteral("worker"), path, QStringLiteral("--seed"), seed });
+    if (!worker.waitForStarted(10'000))
+        return 0;
+    const auto pid = static_cast<qint64>(worker.processId());
+    // qWaitFor stops at the first true, so the flickering root count needs no latch here.
+    const bool published
+        = QTest::qWaitFor([&] { return info(path).value(QStringLiteral("roots")).toArray().size() >= 2; }, 20'000);
+    worker.kill();
+    worker.waitForFinished(10'000);
+    return published ? pid : 0;
+}
+
+void TestCommyctl::workerDetectsADamagedBlock()
+{
+    const QString path = regionPath();
+    CtlResult result = runCommyctl(
+        { QStringLiteral("region"), QStringLiteral("create"), path, QStringLiteral("--size"), QStringLiteral("8M") });
+    QVERIFY2(result.exitedWith(0), describe(result));
+    const qint64 deadPid = leaveOrphanRoots(path, QStringLiteral("21"));
+    QVERIFY(deadPid > 0);
+
+    // Flip the first pattern byte of an orphaned root's block, as a stray write from another process would.
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::ReadWrite));
+    QString damaged;
+    for (const QJsonValue& value : info(path).value(QStringLiteral("roots")).toArray()) {
+        const qint64 offset = number(value.toObject(), QStringLiteral("offset"));
+        QVERIFY(file.seek(offset));
+        const QByteArray stamp = file.read(16);
+        const quint32 length
+            = quint8(stamp[4]) | quint8(stamp[5]) << 8 | quint8(stamp[6]) << 16 | quint32(quint8(stamp[7])) << 24;
+        if (length <= 16)
+            continue;
+        QVERIFY(file.seek(offset + 16));
+        char byte = 0;
+        QVERIFY(file.getChar(&byte));
+        QVERIFY(file.seek(offset + 16));
+        QVERIFY(file.putChar(static_cast<char>(~byte)));
+        damaged = value.toObject().value(QStringLiteral("name")).toString();
+        break;
+    }
+    file.close();
+    QVERIFY(!damaged.isEmpty());
+    QVERIFY(damaged.startsWith(QStringLiteral("w%1-").arg(deadPid)));
+
+    // The next worker adopts the dead one's roots and must refuse the damaged block with exit code 3.
+    result = runCommyctl({ QStringLiteral("region"), QStringLiteral("worker"), path, QStringLiteral("--seed"),
+        QStringLiteral("22"), QStringLiteral("--ops"), QStringLiteral("10") });
+    QVERIFY2(result.exitedWith(3), describe(result));
+    QVERIFY2(result.err.contains(QStringLiteral("adopt %1").arg(damaged).toUtf8()), describe(result));
+    QVERIFY2(result.err.contains("block pattern differs at byte 16"), describe(result));
+
+    // Contents are the workers' business; the allocator's structures are untouched.
+    result = runCommyctl({ QStringLiteral("region"), QStringLiteral("check"), path });
+    QVERIFY2(result.exitedWith(0), describe(result));
 }
 
 QTEST_GUILESS_MAIN(TestCommyctl)
