@@ -112,11 +112,13 @@ private:
             return allocateOne();
         if (dice < 94 || m_live.size() >= kMaxLiveBlocks)
             return freeLive(uniform(0, m_live.size() - 1));
+        // Publishing a little more often than taking back keeps most workers holding roots when they
+        // are killed, so their successors always have orphans to adopt.
         if (dice < 97 && m_roots.size() < kMaxOwnRoots)
             return publishOne();
-        if (!m_roots.empty())
+        if (dice < 99 && !m_roots.empty())
             return takeBackRoot(uniform(0, m_roots.size() - 1));
-        return allocateOne();
+        return freeLive(uniform(0, m_live.size() - 1));
     }
 
     bool allocateOne()
