@@ -9,7 +9,10 @@ using namespace format;
 
 namespace {
 
-std::uint64_t roundUp(std::uint64_t value, std::uint64_t multiple) { return (value + multiple - 1) / multiple * multiple; }
+std::uint64_t roundUp(std::uint64_t value, std::uint64_t multiple)
+{
+    return (value + multiple - 1) / multiple * multiple;
+}
 
 CorruptionReport report(std::uint64_t offset, std::string what) { return { offset, std::move(what) }; }
 
@@ -541,7 +544,8 @@ std::uint64_t Allocator::largestFreeBlock() const
             largest = std::max(largest, block::size(*h));
             off = l->next;
         }
-        return largest;
+        // A damaged size must not make the statistics absurd: no free block exceeds all free bytes.
+        return std::min(largest, state.freeBytes);
     }
     return 0;
 }

@@ -13,7 +13,10 @@ namespace {
 
 ProcessSlot& slotAt(const RegionView& view, std::uint32_t slot) { return view.header().processes[slot]; }
 
-std::uint64_t loadRelaxed(std::uint64_t& word) { return std::atomic_ref<std::uint64_t>(word).load(std::memory_order_relaxed); }
+std::uint64_t loadRelaxed(std::uint64_t& word)
+{
+    return std::atomic_ref<std::uint64_t>(word).load(std::memory_order_relaxed);
+}
 
 } // namespace
 

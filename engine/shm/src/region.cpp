@@ -33,11 +33,13 @@ std::uint64_t identityChecksum(const Identity& id)
     return h;
 }
 
-std::uint64_t relaxedLoad(std::uint64_t& word) { return std::atomic_ref<std::uint64_t>(word).load(std::memory_order_relaxed); }
+std::uint64_t relaxedLoad(std::uint64_t& word)
+{
+    return std::atomic_ref<std::uint64_t>(word).load(std::memory_order_relaxed);
+}
 
 // Undo a failed mutation that may have written some words, so an error never leaves a half-done step.
-template <class T>
-T finish(const RegionView& view, Transaction& txn, T result)
+template <class T> T finish(const RegionView& view, Transaction& txn, T result)
 {
     if (!result && txn.writes() > 0) {
         rollbackJournal(view);
@@ -441,8 +443,8 @@ RegionExpected<std::unique_ptr<Region>> Region::open(const std::string& path, co
     if (auto read = impl->file.readAt(&probe, sizeof probe, 0); !read)
         return unexpected(read.error());
     const std::uint64_t limit = probe.geometry.limit;
-    const std::uint64_t length = limit ? std::max(limit, probe.geometry.fileSize)
-                                       : std::max(probe.geometry.fileSize * 2, kDefaultReserve);
+    const std::uint64_t length
+        = limit ? std::max(limit, probe.geometry.fileSize) : std::max(probe.geometry.fileSize * 2, kDefaultReserve);
     auto mapping = platform::Mapping::map(impl->file, length);
     if (!mapping)
         return unexpected(mapping.error());
@@ -522,6 +524,9 @@ RegionExpected<AllocatorStats> Region::stats()
     AllocatorStats s;
     s.size = h.geometry.fileSize;
     s.limit = h.geometry.limit;
+    s.autoGrow = (h.geometry.flags & kFlagAutoGrow) != 0;
+    s.growStep = h.geometry.growStep;
+    s.rootTableOffset = h.roots.tableOffset;
     s.arenaBytes = h.geometry.arenaEnd - kArenaOffset;
     s.usedBytes = h.allocator.usedBytes;
     s.freeBytes = h.allocator.freeBytes;
@@ -535,6 +540,7 @@ RegionExpected<AllocatorStats> Region::stats()
     s.failedAllocations = h.stats.failedAllocations;
     s.lockRecoveries = h.stats.lockRecoveries;
     s.cleanups = h.stats.cleanups;
+    s.reclaimedBlocks = h.stats.reclaimedBlocks;
     s.reclaimedBytes = h.stats.reclaimedBytes;
     s.grows = h.stats.grows;
     s.shrinks = h.stats.shrinks;
@@ -695,7 +701,8 @@ RegionExpected<std::vector<ProcessInfo>> Region::processes(std::chrono::millisec
     return process_table::list(m_impl->view, staleAfter);
 }
 
-RegionExpected<void> Region::createRoot(std::string_view name, std::uint64_t offset, RootKind kind, std::string_view type)
+RegionExpected<void> Region::createRoot(
+    std::string_view name, std::uint64_t offset, RootKind kind, std::string_view type)
 {
     if (auto valid = RootDirectory::validateName(name); !valid)
         return valid;

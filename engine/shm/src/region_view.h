@@ -36,8 +36,7 @@ struct RegionView {
         return offset <= end && bytes <= end - offset;
     }
 
-    template <class T>
-    T* at(std::uint64_t offset) const
+    template <class T> T* at(std::uint64_t offset) const
     {
         if (offset % alignof(T) != 0 || !contains(offset, sizeof(T)))
             return nullptr;

@@ -67,7 +67,7 @@ RegionExpected<File> File::openExisting(const std::string& path)
     file.m_fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
     if (file.m_fd < 0)
         return unexpected(fromErrno(errno));
-    struct stat st {};
+    struct stat st { };
     if (::fstat(file.m_fd, &st) != 0)
         return unexpected(fromErrno(errno));
     if (!S_ISREG(st.st_mode))
@@ -108,7 +108,7 @@ void File::removeTemporary()
 
 RegionExpected<std::uint64_t> File::size() const
 {
-    struct stat st {};
+    struct stat st { };
     if (::fstat(m_fd, &st) != 0)
         return unexpected(fromErrno(errno));
     return static_cast<std::uint64_t>(st.st_size);
@@ -141,8 +141,7 @@ RegionExpected<void> File::readAt(void* buffer, std::uint64_t bytes, std::uint64
 
 void File::lockExclusive()
 {
-    while (::flock(m_fd, LOCK_EX) != 0 && errno == EINTR) {
-    }
+    while (::flock(m_fd, LOCK_EX) != 0 && errno == EINTR) { }
 }
 
 void File::unlockExclusive() { ::flock(m_fd, LOCK_UN); }

@@ -52,9 +52,9 @@ std::uint64_t currentPid() { return static_cast<std::uint64_t>(::getpid()); }
 
 std::uint64_t wallClockNs()
 {
-    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-        std::chrono::system_clock::now().time_since_epoch())
-                                          .count());
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count());
 }
 
 std::uint64_t processStartTime(std::uint64_t pid)

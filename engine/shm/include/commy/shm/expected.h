@@ -10,19 +10,13 @@
 
 namespace commy {
 
-template <class E>
-struct Unexpected {
+template <class E> struct Unexpected {
     E error;
 };
 
-template <class E>
-Unexpected<std::decay_t<E>> unexpected(E&& error)
-{
-    return { std::forward<E>(error) };
-}
+template <class E> Unexpected<std::decay_t<E>> unexpected(E&& error) { return { std::forward<E>(error) }; }
 
-template <class T, class E>
-class [[nodiscard]] Expected {
+template <class T, class E> class [[nodiscard]] Expected {
 public:
     Expected(const T& value)
         : m_state(std::in_place_index<0>, value)
@@ -67,8 +61,7 @@ public:
         return std::get<1>(m_state);
     }
 
-    template <class U>
-    T valueOr(U&& fallback) const
+    template <class U> T valueOr(U&& fallback) const
     {
         return hasValue() ? std::get<0>(m_state) : static_cast<T>(std::forward<U>(fallback));
     }
@@ -77,8 +70,7 @@ private:
     std::variant<T, E> m_state;
 };
 
-template <class E>
-class [[nodiscard]] Expected<void, E> {
+template <class E> class [[nodiscard]] Expected<void, E> {
 public:
     Expected() = default;
     template <class G>

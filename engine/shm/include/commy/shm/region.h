@@ -26,6 +26,9 @@ struct RegionOptions {
 struct AllocatorStats {
     std::uint64_t size = 0; // file size
     std::uint64_t limit = 0;
+    bool autoGrow = false; // set when the region was created with auto-grow
+    std::uint64_t growStep = 0; // bytes one auto-grow step adds at least
+    std::uint64_t rootTableOffset = 0; // payload offset of the named-root table's block; 0 = none yet
     std::uint64_t arenaBytes = 0; // bytes managed by the allocator
     std::uint64_t usedBytes = 0; // in used blocks, headers included
     std::uint64_t freeBytes = 0; // in free blocks, headers included
@@ -39,6 +42,7 @@ struct AllocatorStats {
     std::uint64_t failedAllocations = 0;
     std::uint64_t lockRecoveries = 0;
     std::uint64_t cleanups = 0;
+    std::uint64_t reclaimedBlocks = 0;
     std::uint64_t reclaimedBytes = 0;
     std::uint64_t grows = 0;
     std::uint64_t shrinks = 0;

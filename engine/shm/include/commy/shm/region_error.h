@@ -33,7 +33,6 @@ enum class RegionError : std::uint8_t {
 
 const char* toString(RegionError error);
 
-template <class T>
-using RegionExpected = Expected<T, RegionError>;
+template <class T> using RegionExpected = Expected<T, RegionError>;
 
 } // namespace commy::shm
