@@ -65,7 +65,9 @@ void Allocator::format(const RegionView& view, std::uint64_t arenaEnd)
 
 bool Allocator::unlink(std::uint64_t offset, std::uint64_t size, Transaction& txn)
 {
-    FreeLinks* l = links(offset);
+    // No free block is smaller than kMinBlockBytes; a smaller size comes from a damaged header, and
+    // binIndex() of it would index far outside the bin arrays.
+    FreeLinks* l = size >= kMinBlockBytes ? links(offset) : nullptr;
     if (!l)
         return false;
     AllocatorState& state = m_view.header().allocator;

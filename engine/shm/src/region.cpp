@@ -706,6 +706,8 @@ RegionExpected<void> Region::createRoot(
 {
     if (auto valid = RootDirectory::validateName(name); !valid)
         return valid;
+    if (type.size() >= kRootTypeBytes || type.find('\0') != std::string_view::npos)
+        return unexpected(RegionError::NameTooLong);
     LockedRegion locked(*m_impl);
     if (!locked.ok())
         return unexpected(locked.error());

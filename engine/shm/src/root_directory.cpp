@@ -24,20 +24,7 @@ std::uint64_t hashName(std::string_view name)
 
 std::string_view nameOf(const RootEntry& entry) { return { entry.name, strnlen(entry.name, sizeof entry.name) }; }
 
-// kind and state share one aligned 8-byte word, which is what the journal saves.
-std::uint64_t& kindAndState(RootEntry& entry)
-{
-    static_assert(offsetof(RootEntry, kind) % 8 == 0 && offsetof(RootEntry, state) == offsetof(RootEntry, kind) + 4);
-    return *reinterpret_cast<std::uint64_t*>(&entry.kind);
-}
-
-std::uint64_t packKindAndState(std::uint32_t kind, RootState state)
-{
-    RootEntry probe {};
-    probe.kind = kind;
-    probe.state = static_cast<std::uint32_t>(state);
-    return kindAndState(probe);
-}
+constexpr std::uint64_t stateWord(RootState state) { return static_cast<std::uint64_t>(state); }
 
 } // namespace
 
@@ -69,9 +56,9 @@ RootEntry* RootDirectory::find(std::string_view name) const
     const std::uint64_t mask = m_view.header().roots.capacity - 1;
     for (std::uint64_t i = 0, pos = hashName(name) & mask; i <= mask; ++i, pos = (pos + 1) & mask) {
         RootEntry& e = entries[pos];
-        if (e.state == static_cast<std::uint32_t>(RootState::Empty))
+        if (e.state == stateWord(RootState::Empty))
             return nullptr;
-        if (e.state == static_cast<std::uint32_t>(RootState::Used) && nameOf(e) == name)
+        if (e.state == stateWord(RootState::Used) && nameOf(e) == name)
             return &e;
     }
     return nullptr;
@@ -110,10 +97,10 @@ RegionExpected<void> RootDirectory::rehash(std::uint64_t newCapacity, std::uint6
     if (RootEntry* old = table()) {
         const std::uint64_t oldCapacity = m_view.header().roots.capacity;
         for (std::uint64_t i = 0; i < oldCapacity; ++i) {
-            if (old[i].state != static_cast<std::uint32_t>(RootState::Used))
+            if (old[i].state != stateWord(RootState::Used))
                 continue;
             std::uint64_t pos = hashName(nameOf(old[i])) & (newCapacity - 1);
-            while (fresh[pos].state != static_cast<std::uint32_t>(RootState::Empty))
+            while (fresh[pos].state != stateWord(RootState::Empty))
                 pos = (pos + 1) & (newCapacity - 1);
             fresh[pos] = old[i];
             ++used;
@@ -150,14 +137,14 @@ RegionExpected<void> RootDirectory::insert(
     RootEntry* target = nullptr;
     for (std::uint64_t i = 0, pos = hashName(name) & mask; i <= mask; ++i, pos = (pos + 1) & mask) {
         RootEntry& e = entries[pos];
-        if (e.state == static_cast<std::uint32_t>(RootState::Used)) {
+        if (e.state == stateWord(RootState::Used)) {
             if (nameOf(e) == name)
                 return unexpected(RegionError::RootExists);
             continue;
         }
         if (!target)
             target = &e;
-        if (e.state == static_cast<std::uint32_t>(RootState::Empty))
+        if (e.state == stateWord(RootState::Empty))
             break;
     }
     if (!target)
@@ -170,10 +157,11 @@ RegionExpected<void> RootDirectory::insert(
     std::memcpy(target->name, name.data(), name.size());
     std::memset(target->type, 0, sizeof target->type);
     std::memcpy(target->type, type.data(), std::min<std::size_t>(type.size(), sizeof target->type - 1));
-    const bool reusesTombstone = target->state == static_cast<std::uint32_t>(RootState::Tombstone);
+    const bool reusesTombstone = target->state == stateWord(RootState::Tombstone);
     txn.set(target->offset, offset);
     txn.set(target->version, 1);
-    txn.set(kindAndState(*target), packKindAndState(static_cast<std::uint32_t>(kind), RootState::Used));
+    target->kind = static_cast<std::uint32_t>(kind);
+    txn.set(target->state, stateWord(RootState::Used));
     txn.set(ref.used, ref.used + 1);
     if (reusesTombstone)
         txn.set(ref.tombstones, ref.tombstones - 1);
@@ -183,7 +171,7 @@ RegionExpected<void> RootDirectory::insert(
 std::uint64_t RootDirectory::erase(RootEntry& entry, Transaction& txn)
 {
     RootTableRef& ref = m_view.header().roots;
-    txn.set(kindAndState(entry), packKindAndState(entry.kind, RootState::Tombstone));
+    txn.set(entry.state, stateWord(RootState::Tombstone));
     txn.set(ref.used, ref.used - 1);
     txn.set(ref.tombstones, ref.tombstones + 1);
     return entry.offset;
@@ -207,7 +195,7 @@ std::vector<RootInfo> RootDirectory::list() const
     if (!entries)
         return result;
     for (std::uint64_t i = 0; i < m_view.header().roots.capacity; ++i) {
-        if (entries[i].state == static_cast<std::uint32_t>(RootState::Used))
+        if (entries[i].state == stateWord(RootState::Used))
             result.push_back(describe(entries[i]));
     }
     return result;
@@ -229,13 +217,13 @@ Expected<void, CorruptionReport> RootDirectory::checkSanity() const
     for (std::uint64_t i = 0; i < ref.capacity; ++i) {
         const RootEntry& e = entries[i];
         const std::uint64_t at = m_view.offsetOf(&e);
-        if (e.state == static_cast<std::uint32_t>(RootState::Tombstone)) {
+        if (e.state == stateWord(RootState::Tombstone)) {
             ++tombstones;
             continue;
         }
-        if (e.state == static_cast<std::uint32_t>(RootState::Empty))
+        if (e.state == stateWord(RootState::Empty))
             continue;
-        if (e.state != static_cast<std::uint32_t>(RootState::Used))
+        if (e.state != stateWord(RootState::Used))
             return unexpected(CorruptionReport { at, "root entry has an unknown state" });
         ++used;
         if (strnlen(e.name, sizeof e.name) == sizeof e.name || e.name[0] == '\0')

@@ -40,7 +40,7 @@ inline constexpr std::uint32_t kJournalCapacity = 128;
 inline constexpr std::uint32_t kBinCount = 128;
 inline constexpr std::uint32_t kProcessNameBytes = 48;
 inline constexpr std::uint32_t kRootNameBytes = 64;
-inline constexpr std::uint32_t kRootTypeBytes = 56;
+inline constexpr std::uint32_t kRootTypeBytes = 48;
 inline constexpr std::uint64_t kPageSize = 4096;
 
 // Blocks: sizes are multiples of kGranule and include the 16-byte header.
@@ -189,15 +189,16 @@ struct FreeLinks {
 };
 static_assert(sizeof(FreeLinks) == kMinBlockBytes - kBlockHeaderBytes);
 
-enum class RootState : std::uint32_t { Empty = 0, Used = 1, Tombstone = 2 };
+enum class RootState : std::uint64_t { Empty = 0, Used = 1, Tombstone = 2 };
 
 struct RootEntry {
     char name[kRootNameBytes]; // NUL-terminated
     char type[kRootTypeBytes]; // type descriptor, e.g. "bytes" or "map<i64,string>"; NUL-terminated
     std::uint64_t offset; // payload offset of the root's block
     std::uint64_t version; // bumped by whoever changes the root's data
+    std::uint64_t state; // RootState; the one word that makes an entry live or dead
     std::uint32_t kind; // RootKind
-    std::uint32_t state; // RootState
+    std::uint32_t reserved;
 };
 static_assert(sizeof(RootEntry) == 144);
 static_assert(std::is_trivially_copyable_v<RootEntry> && std::is_standard_layout_v<RootEntry>);
