@@ -3,30 +3,11 @@
 #include <commy/shm/region_format.h>
 
 #include <algorithm>
-#include <fstream>
-#include <memory>
 #include <set>
 #include <vector>
 
-namespace {
-
-using namespace commy::ctl;
 namespace shm = commy::shm;
 using commy::unexpected;
-
-// The public API does not say where the root table lives, so it is read from the file's header. The
-// file is shared with every mapping (MAP_SHARED), so this sees what the last locker wrote; the caller
-// makes sure nobody mutates the region meanwhile.
-shm::RegionExpected<std::uint64_t> rootTableOffset(const std::string& path)
-{
-    auto header = std::make_unique<shm::format::RegionHeader>();
-    std::ifstream file(path, std::ios::binary);
-    if (!file.read(reinterpret_cast<char*>(header.get()), sizeof *header))
-        return unexpected(shm::RegionError::IoError);
-    return header->roots.tableOffset;
-}
-
-} // namespace
 
 namespace commy::ctl {
 
@@ -43,9 +24,10 @@ shm::RegionExpected<LeakAudit> auditLeaks(shm::Region& region)
     auto roots = region.roots();
     if (!roots)
         return unexpected(roots.error());
-    auto tableOffset = rootTableOffset(region.path());
-    if (!tableOffset)
-        return unexpected(tableOffset.error());
+    auto stats = region.stats();
+    if (!stats)
+        return unexpected(stats.error());
+    const std::uint64_t tableOffset = stats->rootTableOffset;
     std::vector<std::uint64_t> referenced;
     for (const shm::RootInfo& root : *roots)
         referenced.push_back(root.offset);
@@ -67,7 +49,7 @@ shm::RegionExpected<LeakAudit> auditLeaks(shm::Region& region)
             }
             continue;
         }
-        if (*tableOffset >= payloadBegin && *tableOffset < payloadEnd)
+        if (tableOffset >= payloadBegin && tableOffset < payloadEnd)
             continue;
         const auto it = std::lower_bound(referenced.begin(), referenced.end(), payloadBegin);
         if (it != referenced.end() && *it < payloadEnd) {
