@@ -82,6 +82,16 @@ RegionExpected<void> RootDirectory::reserveOne(std::uint64_t owner)
 
 RegionExpected<void> RootDirectory::rehash(std::uint64_t newCapacity, std::uint64_t owner)
 {
+    // The new table is sized from the header's count; a damaged table holding more live entries than
+    // that would have its copy below probe for a free slot forever.
+    if (const RootEntry* old = table()) {
+        std::uint64_t live = 0;
+        for (std::uint64_t i = 0; i < m_view.header().roots.capacity; ++i)
+            live += old[i].state == stateWord(RootState::Used) ? 1 : 0;
+        if (live >= newCapacity)
+            return unexpected(RegionError::Corrupt);
+    }
+
     // 1. Allocate the new table as a block of this process (cleanup reclaims it if we die).
     Transaction allocTxn(m_view);
     auto allocated = m_allocator.allocate(newCapacity * sizeof(RootEntry), 16, owner, allocTxn);
