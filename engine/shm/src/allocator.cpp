@@ -129,11 +129,20 @@ bool Allocator::setPrevSizeOfNext(std::uint64_t offset, std::uint64_t size, Tran
     return true;
 }
 
+std::uint64_t Allocator::listBound() const
+{
+    // A walk along a free list takes at most one step per free block. The header's counter may be
+    // damaged as well as the list (a cycle and a huge count hung stats() and allocate() with the
+    // lock held), so the arena's room for blocks caps it.
+    const std::uint64_t roomForBlocks = m_view.arenaEnd() / kMinBlockBytes;
+    return std::min(m_view.header().allocator.freeBlocks, roomForBlocks) + 1;
+}
+
 std::uint64_t Allocator::findFit(std::uint64_t need) const
 {
     const AllocatorState& state = m_view.header().allocator;
     const unsigned first = block::binIndex(need);
-    const std::uint64_t bound = state.freeBlocks + 1; // protects against cycles in a damaged list
+    const std::uint64_t bound = listBound(); // protects against cycles in a damaged list
 
     auto bestIn = [&](unsigned bin, std::uint64_t atLeast) -> std::uint64_t {
         std::uint64_t best = 0;
@@ -538,7 +547,7 @@ std::uint64_t Allocator::largestFreeBlock() const
             continue;
         std::uint64_t largest = 0;
         std::uint64_t steps = 0;
-        for (std::uint64_t off = state.binHeads[bin]; off != 0 && steps <= state.freeBlocks; ++steps) {
+        for (std::uint64_t off = state.binHeads[bin], bound = listBound(); off != 0 && steps < bound; ++steps) {
             const BlockHeader* h = header(off);
             const FreeLinks* l = links(off);
             if (!h || !l)

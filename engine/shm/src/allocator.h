@@ -53,6 +53,8 @@ private:
     bool insert(std::uint64_t offset, std::uint64_t size, Transaction& txn);
     bool setPrevSizeOfNext(std::uint64_t offset, std::uint64_t size, Transaction& txn);
     std::uint64_t findFit(std::uint64_t need) const;
+    // Most steps a walk along one free list may take.
+    std::uint64_t listBound() const;
     RegionExpected<std::uint64_t> freeBlock(std::uint64_t offset, Transaction& txn);
 
     const RegionView& m_view;
