@@ -16,16 +16,26 @@
 //   resize-crash PATH NEWSIZE N              arm killSelfAfterJournalWrites(N), resizeFile(NEWSIZE)
 //   open-or-create PATH SIZE INDEX           wait for "go", then OpenOrCreate, attach, publish a root
 //   lock-probe PATH                          open and take the lock once (stats())
+//   ops PATH [OFFSET...]                     open, run every API call once (deallocate/publish the
+//                                            OFFSETs), print each result; for damaged files
+//   fuzz PRISTINE WORK SEED COUNT [FIRST]    COUNT times: copy PRISTINE to WORK with a few seeded
+//                                            byte changes, open it and run the same calls; the
+//                                            changes of iteration i depend on SEED and i only
 
 #include "shm_pattern.h"
 
 #include <commy/shm/fault_injection.h>
 #include <commy/shm/region.h>
 
+#include <commy/shm/region_format.h>
+
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -41,6 +51,9 @@ using namespace commy::shmtest;
 using Clock = std::chrono::steady_clock;
 
 namespace {
+
+// Where a Region goes that must never detach: reachable, so LeakSanitizer does not fail the exit.
+Region* g_neverDetached = nullptr;
 
 [[noreturn]] void fail(const std::string& what, RegionError error)
 {
@@ -234,7 +247,7 @@ int attachAndWait(const std::string& path, const std::string& name, std::uint64_
         if (command == "exit") {
             // A normal exit (status 0, atexit handlers run) that never detaches.
             region->stopHeartbeatThread();
-            (void)region.release();
+            g_neverDetached = region.release();
             std::exit(0);
         }
         if (command == "detach" || command == "eof") {
@@ -284,7 +297,7 @@ int allocUnpublished(const std::string& path, std::uint64_t count, std::uint64_t
     for (;;) {
         const std::string command = readCommand();
         if (command == "exit") {
-            (void)region.release();
+            g_neverDetached = region.release();
             std::exit(0);
         }
         if (command == "eof")
@@ -392,6 +405,259 @@ int lockProbe(const std::string& path)
     return 0;
 }
 
+// ---- damaged files: every call must return (a value or an error), never crash or hang ----
+
+struct OpsTally {
+    int calls = 0;
+    int errors = 0;
+    bool saneBefore = false;
+};
+
+template <class T>
+bool note(OpsTally& tally, bool verbose, const char* op, std::uint64_t arg, const RegionExpected<T>& result)
+{
+    ++tally.calls;
+    if (!result)
+        ++tally.errors;
+    if (verbose)
+        std::printf(
+            "op %s %llu -> %s\n", op, static_cast<unsigned long long>(arg), result ? "ok" : toString(result.error()));
+    return result.hasValue();
+}
+
+// Reads every byte of [p, p + bytes): on a bad pointer this is where a crash would happen.
+std::uint64_t touch(const void* p, std::uint64_t bytes)
+{
+    std::uint64_t sum = 0;
+    const auto* b = static_cast<const unsigned char*>(p);
+    for (std::uint64_t i = 0; i < bytes; ++i)
+        sum += b[i];
+    return sum;
+}
+
+OpsTally runOps(Region& region, const std::vector<std::uint64_t>& offsets, bool verbose)
+{
+    OpsTally tally;
+    auto sanity = [&](const char* op) {
+        auto sane = region.checkSanity();
+        ++tally.calls;
+        if (verbose)
+            std::printf("op %s 0 -> %s\n", op, sane ? "ok" : sane.error().description.c_str());
+        return sane.hasValue();
+    };
+    tally.saneBefore = sanity("checkSanity");
+    std::uint64_t sink = 0;
+    auto stats = region.stats();
+    note(tally, verbose, "stats", 0, stats);
+    auto blocks = region.blocks();
+    if (note(tally, verbose, "blocks", 0, blocks)) {
+        int n = 0;
+        for (const BlockInfo& b : *blocks) {
+            if (b.free || b.size <= format::kBlockHeaderBytes || ++n > 64)
+                continue;
+            const std::uint64_t bytes = std::min<std::uint64_t>(b.size - format::kBlockHeaderBytes, 256);
+            if (const void* p = region.pointer(b.offset + format::kBlockHeaderBytes, bytes))
+                sink += touch(p, bytes);
+        }
+    }
+    auto roots = region.roots();
+    std::vector<std::string> rootNames;
+    if (note(tally, verbose, "roots", 0, roots)) {
+        for (const RootInfo& root : *roots) {
+            rootNames.push_back(root.name);
+            note(tally, verbose, "findRoot", root.offset, region.findRoot(root.name));
+            if (const void* p = region.pointer(root.offset, 16))
+                sink += touch(p, 16);
+        }
+    }
+    note(tally, verbose, "processes", 0, region.processes(std::chrono::milliseconds(0)));
+    note(tally, verbose, "processes", 1000, region.processes(std::chrono::milliseconds(1000)));
+    for (const std::uint64_t offset : offsets) {
+        note(tally, verbose, "publish", offset, region.publish(offset));
+        note(tally, verbose, "deallocate", offset, region.deallocate(offset));
+    }
+    if (note(tally, verbose, "attach", 0, region.attach("ops"))) {
+        std::vector<std::uint64_t> mine;
+        for (const std::uint64_t bytes : { 1, 100, 1000, 5000, 70000 }) {
+            for (const std::uint64_t alignment : { 16, 256, 4096 }) {
+                auto offset = region.allocate(bytes, alignment);
+                if (!note(tally, verbose, "allocate", bytes, offset))
+                    continue;
+                if (void* p = region.pointer(*offset, bytes)) {
+                    std::memset(p, 0x5A, bytes);
+                    mine.push_back(*offset);
+                }
+            }
+        }
+        if (!mine.empty()) {
+            note(tally, verbose, "createRoot", mine.front(), region.createRoot("ops-root", mine.front()));
+            note(tally, verbose, "bumpRootVersion", 0, region.bumpRootVersion("ops-root"));
+            auto taken = region.takeRoot("ops-root");
+            if (note(tally, verbose, "takeRoot", 0, taken) && *taken != mine.front())
+                mine.push_back(*taken);
+            note(tally, verbose, "createRoot", mine.front(), region.createRoot("ops-root", mine.front()));
+            note(tally, verbose, "removeRoot", 0, region.removeRoot("ops-root"));
+            mine.erase(mine.begin());
+        }
+        for (const std::uint64_t offset : mine)
+            note(tally, verbose, "deallocate", offset, region.deallocate(offset));
+        for (std::size_t i = 0; i < rootNames.size() && i < 4; ++i) {
+            auto taken = region.takeRoot(rootNames[i]);
+            if (note(tally, verbose, "takeRoot", i, taken))
+                note(tally, verbose, "deallocate", *taken, region.deallocate(*taken));
+        }
+        region.heartbeat();
+    }
+    note(tally, verbose, "resizeFile", region.size() + 65536, region.resizeFile(region.size() + 65536));
+    note(tally, verbose, "shrinkToUsage", 0, region.shrinkToUsage());
+    note(tally, verbose, "cleanup", 0, region.cleanup());
+    note(tally, verbose, "checkOperationTimeout", 0, region.checkOperationTimeout(std::chrono::milliseconds(0)));
+    note(tally, verbose, "cleanupFailedResize", 0, region.cleanupFailedResize(std::chrono::milliseconds(0)));
+    if (region.attached())
+        note(tally, verbose, "detach", 0, region.detach());
+    sanity("checkSanity");
+    if (verbose)
+        std::printf("sink %llu\n", static_cast<unsigned long long>(sink % 7));
+    return tally;
+}
+
+int ops(const std::string& path, const std::vector<std::uint64_t>& offsets)
+{
+    // Unbuffered: every line must be out before a call that might hang or crash.
+    std::setvbuf(stdout, nullptr, _IONBF, 0);
+    RegionOptions options;
+    options.mode = OpenMode::OpenExisting;
+    auto region = Region::open(path, options);
+    if (!region) {
+        say(std::string("open -> ") + toString(region.error()));
+        say("done");
+        return 0;
+    }
+    say("open -> ok");
+    runOps(**region, offsets, true);
+    region->reset();
+    say("done");
+    return 0;
+}
+
+std::vector<unsigned char> readAll(const std::string& path)
+{
+    std::vector<unsigned char> bytes;
+    FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f)
+        usage("cannot read the pristine file");
+    unsigned char buffer[65536];
+    for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, f)) > 0;)
+        bytes.insert(bytes.end(), buffer, buffer + n);
+    std::fclose(f);
+    return bytes;
+}
+
+void writeAll(const std::string& path, const std::vector<unsigned char>& bytes)
+{
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        usage("cannot write the work file");
+    for (std::size_t done = 0; done < bytes.size();) {
+        const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+        if (n <= 0)
+            usage("short write");
+        done += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+}
+
+int fuzz(const std::string& pristinePath, const std::string& work, std::uint64_t seed, std::uint64_t count,
+    std::uint64_t first)
+{
+    const std::vector<unsigned char> pristine = readAll(pristinePath);
+    if (pristine.size() < format::kArenaOffset + format::kMinBlockBytes)
+        usage("pristine file too small");
+    format::RegionHeader header;
+    std::memcpy(&header, pristine.data(), sizeof header);
+
+    // Where the interesting bytes are: the header's structures (identity to the first process
+    // slots), every block header with its free-list links, and the root table.
+    const std::uint64_t headerHot = offsetof(format::RegionHeader, processes) + 2 * sizeof(format::ProcessSlot);
+    std::vector<std::uint64_t> blockHeaders, usedPayloads;
+    for (std::uint64_t at = format::kArenaOffset; at + sizeof(format::BlockHeader) <= header.geometry.arenaEnd;) {
+        format::BlockHeader b;
+        std::memcpy(&b, pristine.data() + at, sizeof b);
+        blockHeaders.push_back(at);
+        const std::uint64_t size = b.bits & format::kSizeMask;
+        if (size == 0)
+            break;
+        if (b.bits & format::kUsedBit)
+            usedPayloads.push_back(at + format::kBlockHeaderBytes);
+        at += size;
+    }
+    const std::uint64_t tableBegin = header.roots.tableOffset;
+    const std::uint64_t tableBytes = header.roots.capacity * sizeof(format::RootEntry);
+    // The futex word of the lock: a value there names a thread as the holder, and a holder that
+    // exists is waited for by design, so changing it can only hang; the suite tests that word apart.
+    const std::uint64_t futexWord = offsetof(format::RegionHeader, lock);
+
+    std::uint64_t opened = 0, rejected = 0, sane = 0, insane = 0, calls = 0, errors = 0;
+    for (std::uint64_t i = first; i < first + count; ++i) {
+        std::mt19937_64 rng(seed * 1000003 + i);
+        std::vector<unsigned char> bytes = pristine;
+        const int flips = 1 + static_cast<int>(rng() % 4);
+        for (int f = 0; f < flips; ++f) {
+            std::uint64_t at = 0;
+            do {
+                const std::uint64_t where = rng() % 100;
+                if (where < 35)
+                    at = rng() % bytes.size();
+                else if (where < 60)
+                    at = rng() % headerHot;
+                else if (where < 90 || tableBytes == 0)
+                    at = blockHeaders[rng() % blockHeaders.size()] + rng() % 32;
+                else
+                    at = tableBegin + rng() % tableBytes;
+            } while (at >= bytes.size() || (at >= futexWord && at < futexWord + 4));
+            switch (rng() % 8) {
+            case 0:
+                bytes[at] = 0;
+                break;
+            case 1:
+                bytes[at] = 0xff;
+                break;
+            case 2:
+            case 3:
+                bytes[at] = static_cast<unsigned char>(rng());
+                break;
+            default:
+                bytes[at] ^= static_cast<unsigned char>(1u << (rng() % 8));
+                break;
+            }
+        }
+        writeAll(work, bytes);
+        say("iter " + std::to_string(i));
+        RegionOptions options;
+        options.mode = OpenMode::OpenExisting;
+        auto region = Region::open(work, options);
+        if (!region) {
+            if (std::string(toString(region.error())) == "unknown region error")
+                usage("open returned an error outside the enum");
+            ++rejected;
+            continue;
+        }
+        ++opened;
+        std::vector<std::uint64_t> offsets;
+        for (int k = 0; k < 6 && !usedPayloads.empty(); ++k)
+            offsets.push_back(usedPayloads[rng() % usedPayloads.size()]);
+        offsets.push_back(rng() % (bytes.size() + 4096));
+        const OpsTally tally = runOps(**region, offsets, false);
+        (tally.saneBefore ? sane : insane) += 1;
+        calls += static_cast<std::uint64_t>(tally.calls);
+        errors += static_cast<std::uint64_t>(tally.errors);
+    }
+    say("fuzzed " + std::to_string(count) + " opened=" + std::to_string(opened) + " rejected="
+        + std::to_string(rejected) + " sane=" + std::to_string(sane) + " insane=" + std::to_string(insane)
+        + " calls=" + std::to_string(calls) + " errors=" + std::to_string(errors));
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -448,6 +714,17 @@ int main(int argc, char** argv)
     if (command == "open-or-create") {
         need(2);
         return openOrCreate(path, number(argv[3]), argv[4]);
+    }
+    if (command == "ops") {
+        std::vector<std::uint64_t> offsets;
+        for (int i = 3; i < argc; ++i)
+            offsets.push_back(number(argv[i]));
+        return ops(path, offsets);
+    }
+    if (command == "fuzz") {
+        if (argc != 6 && argc != 7)
+            usage(argv[1]);
+        return fuzz(path, argv[3], number(argv[4]), number(argv[5]), argc == 7 ? number(argv[6]) : 0);
     }
     if (command == "lock-probe") {
         need(0);
