@@ -151,7 +151,7 @@ QStringList TestCorruption::runOps(const QString& path, const QStringList& offse
         QTest::qFail("cannot start the child", __FILE__, __LINE__);
         return {};
     }
-    const bool finished = child.waitForExit(30000);
+    const bool finished = child.waitForExit(20000);
     const QString transcript = child.transcript();
     if (!finished) {
         QTest::qFail(qPrintable("the calls hung on the damaged file:\n" + transcript.right(3000)), __FILE__, __LINE__);
@@ -667,7 +667,7 @@ void TestCorruption::randomByteChanges()
     }
     quint64 opened = 0, rejected = 0, sane = 0, insane = 0, errors = 0;
     for (auto& child : children) {
-        const QString done = child->waitForLine("fuzzed", 120000);
+        const QString done = child->waitForLine("fuzzed", 90000);
         const QString transcript = child->transcript();
         QVERIFY2(!done.isNull(),
             qPrintable(QStringLiteral("the fuzz child crashed or hung; last lines:\n") + transcript.right(4000)));

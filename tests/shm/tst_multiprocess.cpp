@@ -49,6 +49,7 @@ private slots:
     void publishAndReadAcrossProcesses();
     void concurrentAllocators();
     void growWhileOthersAllocate();
+    void growPastTheMappingRemaps();
     void autoGrowWithLimit();
     void shrinkToUsageTrimsOnlyTheFreeTail();
 
@@ -322,6 +323,60 @@ void TestMultiprocess::growWhileOthersAllocate()
     auto same = r.resizeFile(4 * MiB);
     QVERIFY(same);
     QCOMPARE(r.generation(), generation + 4);
+}
+
+void TestMultiprocess::growPastTheMappingRemaps()
+{
+    // Without a limit a process maps max(2 x size, 1 GiB). Another process grows the file past that
+    // and publishes a block beyond it: this process's next calls must remap, pointer() included,
+    // while its heartbeat thread keeps writing through the mapping.
+    const std::uint64_t GiB = 1024 * MiB;
+    const QString path = nextPath();
+    auto region = createRegion(path, 1 * MiB);
+    QVERIFY(region);
+    Region& r = **region;
+    QVERIFY(r.attach("watcher"));
+    r.startHeartbeatThread(std::chrono::milliseconds(1));
+    auto before = r.stats();
+    QVERIFY(before);
+
+    ChildProcess grower;
+    QVERIFY(
+        grower.start({ "grow-publish", path, QString::number(GiB + 64 * MiB), QString::number(GiB), "far", "4096" }));
+    const QString line = grower.waitForLine("offset");
+    QVERIFY2(!line.isNull(), qPrintable(grower.transcript()));
+    QVERIFY(grower.waitForExit());
+    QCOMPARE(grower.exitCode(), 0);
+    const std::uint64_t far = line.section(QLatin1Char(' '), 1).toULongLong();
+    QVERIFY(far > GiB);
+
+    // The first call after the grow is pointer() itself.
+    const void* p = r.pointer(far, 4096);
+    QVERIFY2(p, "pointer() did not remap to reach the grown part of the file");
+    QCOMPARE(verifyPattern(p, 4096, seedForName("far")), -1);
+    QCOMPARE(r.size(), GiB + 64 * MiB);
+    auto stats = r.stats();
+    QVERIFY(stats);
+    QCOMPARE(stats->size, GiB + 64 * MiB);
+    QCOMPARE(stats->arenaBytes, GiB + 64 * MiB - format::kArenaOffset);
+    QCOMPARE(stats->generation, before->generation + 1);
+    auto root = r.findRoot("far");
+    QVERIFY(root);
+    QCOMPARE(root->offset, far);
+    // The walk reaches the sentinel at the new end of the arena.
+    auto sane = r.checkSanity();
+    QVERIFY2(sane, sane ? "" : sane.error().description.c_str());
+    // This process allocates up there too.
+    auto mine = r.allocate(8192);
+    QVERIFY(mine);
+    QVERIFY(*mine > GiB);
+    fillPattern(r.pointer(*mine, 8192), 8192, 5);
+    QCOMPARE(verifyPattern(r.pointer(*mine, 8192), 8192, 5), -1);
+    r.stopHeartbeatThread();
+    auto me = r.processes(std::chrono::milliseconds(1000));
+    QVERIFY(me);
+    QCOMPARE(me->size(), 1u);
+    COMPARE_LIVENESS(me->front().liveness, Liveness::Alive);
 }
 
 void TestMultiprocess::autoGrowWithLimit()

@@ -14,6 +14,8 @@
 //   fill PATH BYTES                          allocate BYTES-sized blocks until an error, then wait
 //   crash-at PATH N PREFIX                   arm killSelfAfterJournalWrites(N), run a mixed workload
 //   resize-crash PATH NEWSIZE N              arm killSelfAfterJournalWrites(N), resizeFile(NEWSIZE)
+//   grow-publish PATH NEWSIZE FILLER ROOT BYTES  resizeFile(NEWSIZE), allocate FILLER bytes, then
+//                                            BYTES with ROOT's pattern as root ROOT; print its offset
 //   open-or-create PATH SIZE INDEX           wait for "go", then OpenOrCreate, attach, publish a root
 //   lock-probe PATH                          open and take the lock once (stats())
 //   ops PATH [OFFSET...]                     open, run every API call once (deallocate/publish the
@@ -374,6 +376,32 @@ int resizeCrash(const std::string& path, std::uint64_t newSize, int n)
     return 3;
 }
 
+int growPublish(
+    const std::string& path, std::uint64_t newSize, std::uint64_t filler, const std::string& root, std::uint64_t bytes)
+{
+    auto region = openExisting(path);
+    if (auto resized = region->resizeFile(newSize); !resized)
+        fail("resizeFile", resized.error());
+    attachOrDie(*region, "grow-publish");
+    // The filler is never touched, so it costs address space only.
+    auto skipped = region->allocate(filler);
+    if (!skipped)
+        fail("allocate", skipped.error());
+    if (auto published = region->publish(*skipped); !published)
+        fail("publish", published.error());
+    auto offset = region->allocate(bytes);
+    if (!offset)
+        fail("allocate", offset.error());
+    void* p = region->pointer(*offset, bytes);
+    if (!p)
+        fail("pointer", RegionError::InvalidArgument);
+    fillPattern(p, bytes, seedForName(root.c_str()));
+    if (auto created = region->createRoot(root, *offset); !created)
+        fail("createRoot", created.error());
+    say("offset " + std::to_string(*offset));
+    return 0;
+}
+
 int openOrCreate(const std::string& path, std::uint64_t size, const std::string& index)
 {
     say("ready");
@@ -710,6 +738,10 @@ int main(int argc, char** argv)
     if (command == "resize-crash") {
         need(2);
         return resizeCrash(path, number(argv[3]), static_cast<int>(number(argv[4])));
+    }
+    if (command == "grow-publish") {
+        need(4);
+        return growPublish(path, number(argv[3]), number(argv[4]), argv[5], number(argv[6]));
     }
     if (command == "open-or-create") {
         need(2);
