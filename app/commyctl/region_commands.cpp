@@ -37,7 +37,7 @@ void printLines(const QStringList& lines)
 
 int reportFailure(const QString& what, const QString& path, shm::RegionError error)
 {
-    printErr(QStringLiteral("commyctl: %1 %2: %3").arg(what, path, QLatin1String(shm::toString(error))));
+    printErr(QStringLiteral("commyctl: %1 %2: %3").arg(what, path, QLatin1String(shm::errorMessage(error))));
     return ExitFailed;
 }
 
@@ -52,7 +52,7 @@ std::unique_ptr<shm::Region> openExistingOrReport(const QString& path)
     auto region = shm::Region::open(path.toStdString(), options);
     if (!region) {
         printErr(
-            QStringLiteral("commyctl: cannot open %1: %2").arg(path, QLatin1String(shm::toString(region.error()))));
+            QStringLiteral("commyctl: cannot open %1: %2").arg(path, QLatin1String(shm::errorMessage(region.error()))));
         return nullptr;
     }
     return std::move(*region);
@@ -87,7 +87,7 @@ int runCreate(const QStringList& args)
     auto region = shm::Region::open(path.toStdString(), options);
     if (!region) {
         printErr(
-            QStringLiteral("commyctl: cannot create %1: %2").arg(path, QLatin1String(shm::toString(region.error()))));
+            QStringLiteral("commyctl: cannot create %1: %2").arg(path, QLatin1String(shm::errorMessage(region.error()))));
         return ExitCannotOpen;
     }
     printOut(QStringLiteral("created %1 (%2 bytes)").arg(path).arg((*region)->size()));

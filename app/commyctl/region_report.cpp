@@ -116,7 +116,7 @@ QJsonObject snapshotToJson(const RegionSnapshot& snapshot)
             { QStringLiteral("slot"), jsonNumber(process.slot) },
             { QStringLiteral("pid"), jsonNumber(process.pid) },
             { QStringLiteral("name"), QString::fromStdString(process.name) },
-            { QStringLiteral("liveness"), QLatin1String(shm::toString(process.liveness)) },
+            { QStringLiteral("liveness"), QLatin1String(shm::livenessName(process.liveness)) },
             { QStringLiteral("heartbeatAgeSeconds"), heartbeatAgeSeconds(process, snapshot.takenAtNs) },
             { QStringLiteral("attachedAtNs"), jsonNumber(process.attachedAtNs) },
         });
@@ -176,7 +176,7 @@ QStringList snapshotToText(const RegionSnapshot& snapshot)
         lines << QStringLiteral("  slot %1  pid %2  %3  %4  heartbeat %5 s ago")
                      .arg(process.slot, 3)
                      .arg(process.pid, 7)
-                     .arg(QLatin1String(shm::toString(process.liveness)), -5)
+                     .arg(QLatin1String(shm::livenessName(process.liveness)), -5)
                      .arg(QString::fromStdString(process.name), -20)
                      .arg(heartbeatAgeSeconds(process, snapshot.takenAtNs), 0, 'f', 1);
     }

@@ -61,7 +61,7 @@ public:
         auto before = m_region.stats();
         if (!before) {
             m_report.workerFailures << QStringLiteral("cannot read the region's stats: %1")
-                                           .arg(QLatin1String(shm::toString(before.error())));
+                                           .arg(QLatin1String(shm::errorMessage(before.error())));
             return m_report;
         }
         m_baseline = countersOf(*before);
@@ -165,7 +165,7 @@ private:
         // while the other workers keep going.
         if (auto cleaned = m_region.cleanup(); !cleaned) {
             m_report.workerFailures << QStringLiteral("cleanup during the run failed: %1")
-                                           .arg(QLatin1String(shm::toString(cleaned.error())));
+                                           .arg(QLatin1String(shm::errorMessage(cleaned.error())));
             return false;
         }
         if (!m_pool.spawn()) {
@@ -208,7 +208,7 @@ private:
             m_report.finalCleanupFreedSlots = cleaned->freedSlots.size();
         } else {
             m_report.workerFailures
-                << QStringLiteral("final cleanup failed: %1").arg(QLatin1String(shm::toString(cleaned.error())));
+                << QStringLiteral("final cleanup failed: %1").arg(QLatin1String(shm::errorMessage(cleaned.error())));
         }
         if (auto sane = m_region.checkSanity()) {
             m_report.checkPassed = true;
@@ -239,7 +239,7 @@ private:
             m_report.rootBlocks = audit->rootBlocks;
         } else {
             m_report.checkMessage
-                += QStringLiteral("; leak audit failed: %1").arg(QLatin1String(shm::toString(audit.error())));
+                += QStringLiteral("; leak audit failed: %1").arg(QLatin1String(shm::errorMessage(audit.error())));
         }
     }
 
@@ -272,7 +272,7 @@ TortureReport runTorture(const TortureOptions& options)
         TortureReport report;
         report.path = options.path;
         report.startError
-            = QStringLiteral("cannot open %1: %2").arg(options.path, QLatin1String(shm::toString(region.error())));
+            = QStringLiteral("cannot open %1: %2").arg(options.path, QLatin1String(shm::errorMessage(region.error())));
         return report;
     }
     // Leftovers of an earlier run (or of a crashed supervisor) must not be counted against this one.

@@ -84,7 +84,7 @@ private:
 
     bool failOn(const QString& what, shm::RegionError error)
     {
-        return fail(ExitFailed, QStringLiteral("%1: %2").arg(what, QLatin1String(shm::toString(error))));
+        return fail(ExitFailed, QStringLiteral("%1: %2").arg(what, QLatin1String(shm::errorMessage(error))));
     }
 
     std::uint64_t uniform(std::uint64_t low, std::uint64_t high) // inclusive
@@ -338,7 +338,7 @@ int runWorker(const QStringList& args)
     if (auto slot = region->attach(name.toStdString()); !slot) {
         printErr(QStringLiteral("worker %1: cannot attach: %2")
                      .arg(::getpid())
-                     .arg(QLatin1String(shm::toString(slot.error()))));
+                     .arg(QLatin1String(shm::errorMessage(slot.error()))));
         return ExitFailed;
     }
     region->startHeartbeatThread();

@@ -18,12 +18,11 @@
 #include <memory>
 #include <string>
 
-// Compares two RegionError values and prints their names on failure. Do not QCOMPARE RegionError or
-// Liveness values directly: QTest finds commy::shm::toString() by argument-dependent lookup, takes
-// its static string for a heap copy and delete[]s it.
+// Compare RegionError / Liveness values and print their names, not numbers, on failure.
 #define COMPARE_ERROR(actual, expected)                                                                                \
-    QCOMPARE(QByteArray(commy::shm::toString(actual)), QByteArray(commy::shm::toString(expected)))
-#define COMPARE_LIVENESS(actual, expected) COMPARE_ERROR(actual, expected)
+    QCOMPARE(QByteArray(commy::shm::errorMessage(actual)), QByteArray(commy::shm::errorMessage(expected)))
+#define COMPARE_LIVENESS(actual, expected)                                                                             \
+    QCOMPARE(QByteArray(commy::shm::livenessName(actual)), QByteArray(commy::shm::livenessName(expected)))
 
 namespace commy::shmtest {
 
@@ -75,7 +74,7 @@ inline commy::shm::RegionExpected<std::unique_ptr<commy::shm::Region>> openRegio
     return commy::shm::Region::open(path.toStdString(), options);
 }
 
-inline const char* errorName(commy::shm::RegionError error) { return commy::shm::toString(error); }
+inline const char* errorName(commy::shm::RegionError error) { return commy::shm::errorMessage(error); }
 
 class ChildProcess {
 public:

@@ -175,11 +175,11 @@ void TestCorruption::identity_data()
     QTest::addColumn<bool>("fixChecksum");
     QTest::addColumn<QString>("expected"); // error name, or "ok"
     using I = format::Identity;
-    const QString badMagic = toString(RegionError::BadMagic);
-    const QString version = toString(RegionError::UnsupportedVersion);
-    const QString abi = toString(RegionError::AbiMismatch);
-    const QString checksum = toString(RegionError::ChecksumMismatch);
-    const QString corrupt = toString(RegionError::Corrupt);
+    const QString badMagic = errorMessage(RegionError::BadMagic);
+    const QString version = errorMessage(RegionError::UnsupportedVersion);
+    const QString abi = errorMessage(RegionError::AbiMismatch);
+    const QString checksum = errorMessage(RegionError::ChecksumMismatch);
+    const QString corrupt = errorMessage(RegionError::Corrupt);
     for (int i = 0; i < 8; ++i)
         QTest::addRow("magic byte %d", i)
             << identityField(offsetof(I, magic) + i) << 1 << qint64(0x20) << false << badMagic;
@@ -240,7 +240,7 @@ void TestCorruption::identity()
             QVERIFY((*region)->findRoot("root"));
         } else {
             QVERIFY(!region);
-            QCOMPARE(QString(toString(region.error())), expected);
+            QCOMPARE(QString(errorMessage(region.error())), expected);
         }
     }
     if (expected != "ok") {
@@ -255,8 +255,8 @@ void TestCorruption::mutableHeader_data()
     QTest::addColumn<QString>("expected");
     using G = format::Geometry;
     using T = format::RootTableRef;
-    const QString truncated = toString(RegionError::Truncated);
-    const QString corrupt = toString(RegionError::Corrupt);
+    const QString truncated = errorMessage(RegionError::Truncated);
+    const QString corrupt = errorMessage(RegionError::Corrupt);
     QTest::newRow("file size past the end") << geometryField(offsetof(G, fileSize)) << "+4096" << truncated;
     QTest::newRow("file size far past the end") << geometryField(offsetof(G, fileSize)) << "=max" << truncated;
     QTest::newRow("file size below the minimum") << geometryField(offsetof(G, fileSize)) << "=minRegion-16" << corrupt;
@@ -310,15 +310,15 @@ void TestCorruption::mutableHeader()
     QVERIFY(writeFile(path, bytes));
     auto region = openRegion(path);
     QVERIFY(!region);
-    QCOMPARE(QString(toString(region.error())), expected);
+    QCOMPARE(QString(errorMessage(region.error())), expected);
 }
 
 void TestCorruption::truncation_data()
 {
     QTest::addColumn<qint64>("length");
     QTest::addColumn<QString>("expected");
-    const QString badMagic = toString(RegionError::BadMagic);
-    const QString truncated = toString(RegionError::Truncated);
+    const QString badMagic = errorMessage(RegionError::BadMagic);
+    const QString truncated = errorMessage(RegionError::Truncated);
     const qint64 identity = sizeof(format::Identity);
     const qint64 header = sizeof(format::RegionHeader);
     const qint64 arena = format::kArenaOffset;
@@ -360,7 +360,7 @@ void TestCorruption::truncation()
         options.size = 256 * KiB;
         auto region = Region::open(path.toStdString(), options);
         QVERIFY(!region);
-        QCOMPARE(QString(toString(region.error())), expected);
+        QCOMPARE(QString(errorMessage(region.error())), expected);
     }
     QCOMPARE(QFileInfo(path).size(), length); // left alone
 }

@@ -154,7 +154,7 @@ void TestMultiprocess::publishAndReadAcrossProcesses()
     {
         ChildProcess reader;
         QVERIFY(reader.start({ "read-root", path, "noSuchRoot", "1" }));
-        QVERIFY(reader.waitForLine("error").contains(QLatin1String(toString(RegionError::RootNotFound))));
+        QVERIFY(reader.waitForLine("error").contains(QLatin1String(errorMessage(RegionError::RootNotFound))));
         QVERIFY(reader.waitForExit());
         QCOMPARE(reader.exitCode(), 2);
     }
@@ -398,7 +398,7 @@ void TestMultiprocess::autoGrowWithLimit()
     for (auto& child : children) {
         const QString line = child->waitForLine("filled");
         QVERIFY2(!line.isNull(), qPrintable(child->transcript()));
-        QVERIFY2(line.contains(QLatin1String(toString(RegionError::OutOfMemory))), qPrintable(line));
+        QVERIFY2(line.contains(QLatin1String(errorMessage(RegionError::OutOfMemory))), qPrintable(line));
         QCOMPARE(fields(line).value("size"), limit);
         filled += line.section(QLatin1Char(' '), 1, 1).toULongLong();
     }

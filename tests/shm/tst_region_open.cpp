@@ -418,16 +418,16 @@ void TestRegionOpen::notARegion_data()
 {
     QTest::addColumn<QByteArray>("content");
     QTest::addColumn<QString>("expected"); // error name, or "any" for a directory
-    QTest::newRow("empty file") << QByteArray() << QString(toString(RegionError::BadMagic));
-    QTest::newRow("text") << QByteArray("hello, region\n") << QString(toString(RegionError::BadMagic));
-    QTest::newRow("a page of zeros") << QByteArray(4096, '\0') << QString(toString(RegionError::Truncated));
+    QTest::newRow("empty file") << QByteArray() << QString(errorMessage(RegionError::BadMagic));
+    QTest::newRow("text") << QByteArray("hello, region\n") << QString(errorMessage(RegionError::BadMagic));
+    QTest::newRow("a page of zeros") << QByteArray(4096, '\0') << QString(errorMessage(RegionError::Truncated));
     QTest::newRow("a header's worth of zeros")
-        << QByteArray(int(format::kArenaOffset) + 4096, '\0') << QString(toString(RegionError::BadMagic));
+        << QByteArray(int(format::kArenaOffset) + 4096, '\0') << QString(errorMessage(RegionError::BadMagic));
     QTest::newRow("ELF") << QByteArray("\x7f"
                                        "ELF\x02\x01\x01",
                                 7)
             + QByteArray(70000, 'x')
-                         << QString(toString(RegionError::BadMagic));
+                         << QString(errorMessage(RegionError::BadMagic));
     QTest::newRow("directory") << QByteArray() << QString("any");
 }
 
@@ -447,7 +447,7 @@ void TestRegionOpen::notARegion()
         auto region = Region::open(path.toStdString(), options(mode, 64 * KiB));
         QVERIFY(!region);
         if (expected != "any") {
-            QCOMPARE(QString(toString(region.error())), expected);
+            QCOMPARE(QString(errorMessage(region.error())), expected);
         } else {
             QVERIFY(region.error() == RegionError::IoError || region.error() == RegionError::InvalidArgument);
         }
@@ -620,15 +620,15 @@ void TestRegionOpen::errorNames()
 {
     QSet<QString> names;
     for (int e = 0; e <= int(RegionError::ResizeInProgress); ++e) {
-        const char* name = toString(static_cast<RegionError>(e));
+        const char* name = errorMessage(static_cast<RegionError>(e));
         QVERIFY(name && *name);
         QVERIFY2(QString(name) != "unknown region error", qPrintable(QString::number(e)));
         names.insert(QString(name));
     }
     QCOMPARE(names.size(), int(RegionError::ResizeInProgress) + 1);
-    QCOMPARE(QString(toString(Liveness::Alive)), QString("alive"));
-    QCOMPARE(QString(toString(Liveness::Stale)), QString("stale"));
-    QCOMPARE(QString(toString(Liveness::Dead)), QString("dead"));
+    QCOMPARE(QString(livenessName(Liveness::Alive)), QString("alive"));
+    QCOMPARE(QString(livenessName(Liveness::Stale)), QString("stale"));
+    QCOMPARE(QString(livenessName(Liveness::Dead)), QString("dead"));
 }
 
 QTEST_GUILESS_MAIN(TestRegionOpen)

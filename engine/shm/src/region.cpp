@@ -172,7 +172,7 @@ RegionExpected<void> renewLockAfterReboot(RegionImpl& impl)
 
 } // namespace
 
-const char* toString(RegionError error)
+const char* errorMessage(RegionError error)
 {
     switch (error) {
     case RegionError::NotFound:
@@ -217,11 +217,13 @@ const char* toString(RegionError error)
         return "offset is not an allocated block";
     case RegionError::ResizeInProgress:
         return "another resize is in progress";
+    case RegionError::LockTimeout:
+        return "timed out waiting for the region lock";
     }
     return "unknown region error";
 }
 
-const char* toString(Liveness liveness)
+const char* livenessName(Liveness liveness)
 {
     switch (liveness) {
     case Liveness::Alive:
@@ -262,12 +264,15 @@ RegionExpected<void> RegionImpl::remap(std::uint64_t fileSize)
 
 RegionExpected<bool> RegionImpl::acquire()
 {
+    const auto deadline = std::chrono::steady_clock::now() + lockTimeout;
     for (;;) {
-        auto acquired = lock.lockFor(std::chrono::milliseconds(500));
+        auto acquired = lock.lockFor(std::min<std::chrono::milliseconds>(lockTimeout, std::chrono::milliseconds(500)));
         if (!acquired)
             return unexpected(acquired.error());
         if (*acquired == platform::RegionLock::Acquired::TimedOut) {
             renewVanishedLock();
+            if (std::chrono::steady_clock::now() >= deadline)
+                return unexpected(RegionError::LockTimeout);
             continue;
         }
         RegionHeader& h = view.header();
@@ -301,7 +306,10 @@ RegionExpected<bool> RegionImpl::acquire()
         if (usable >= h.geometry.arenaEnd + kMinBlockBytes) {
             // The file grew (by us or someone who has not finished): give the new space to the arena.
             Transaction txn(view);
-            (void)finish(view, txn, Allocator(view).extend(usable, txn));
+            if (!finish(view, txn, Allocator(view).extend(usable, txn))) {
+                release();
+                return unexpected(RegionError::Corrupt);
+            }
         }
         return recovered;
     }
@@ -455,6 +463,7 @@ RegionExpected<std::unique_ptr<Region>> Region::open(const std::string& path, co
     impl->lock.rebind(impl->view.header().lock.mutexStorage);
     if (auto fresh = renewLockAfterReboot(*impl); !fresh)
         return unexpected(fresh.error());
+    impl->lockTimeout = options.lockTimeout;
     impl->autoGrow = options.autoGrow || (impl->view.header().geometry.flags & kFlagAutoGrow) != 0;
     return std::unique_ptr<Region>(new Region(std::move(impl)));
 }
@@ -563,7 +572,7 @@ Expected<void, CorruptionReport> Region::checkSanity()
 {
     LockedRegion locked(*m_impl);
     if (!locked.ok())
-        return unexpected(CorruptionReport { 0, toString(locked.error()) });
+        return unexpected(CorruptionReport { 0, errorMessage(locked.error()) });
     const RegionView& view = m_impl->view;
     Allocator allocator(view);
     if (auto ok = allocator.checkSanity(); !ok)

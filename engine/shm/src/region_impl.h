@@ -25,6 +25,7 @@ public:
     RegionView view;
     platform::RegionLock lock;
     bool autoGrow = false;
+    std::chrono::milliseconds lockTimeout { 30000 };
     std::optional<std::uint32_t> slot;
 
     // The heartbeat thread writes through the mapping; remapping takes this mutex to exclude it.

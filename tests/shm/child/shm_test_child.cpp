@@ -59,7 +59,7 @@ Region* g_neverDetached = nullptr;
 
 [[noreturn]] void fail(const std::string& what, RegionError error)
 {
-    std::printf("error %s %s\n", what.c_str(), toString(error));
+    std::printf("error %s %s\n", what.c_str(), errorMessage(error));
     std::fflush(stdout);
     std::_Exit(2);
 }
@@ -325,7 +325,7 @@ int fill(const std::string& path, std::uint64_t bytes)
         fillPattern(p, bytes, *offset);
         ++count;
     }
-    say("filled " + std::to_string(count) + " " + toString(error) + " size=" + std::to_string(region->size()));
+    say("filled " + std::to_string(count) + " " + errorMessage(error) + " size=" + std::to_string(region->size()));
     (void)readCommand();
     return 0;
 }
@@ -429,7 +429,7 @@ int lockProbe(const std::string& path)
 {
     auto region = openExisting(path);
     auto stats = region->stats();
-    say(std::string("stats ") + (stats ? "ok" : toString(stats.error())));
+    say(std::string("stats ") + (stats ? "ok" : errorMessage(stats.error())));
     return 0;
 }
 
@@ -449,7 +449,7 @@ bool note(OpsTally& tally, bool verbose, const char* op, std::uint64_t arg, cons
         ++tally.errors;
     if (verbose)
         std::printf(
-            "op %s %llu -> %s\n", op, static_cast<unsigned long long>(arg), result ? "ok" : toString(result.error()));
+            "op %s %llu -> %s\n", op, static_cast<unsigned long long>(arg), result ? "ok" : errorMessage(result.error()));
     return result.hasValue();
 }
 
@@ -557,7 +557,7 @@ int ops(const std::string& path, const std::vector<std::uint64_t>& offsets)
     options.mode = OpenMode::OpenExisting;
     auto region = Region::open(path, options);
     if (!region) {
-        say(std::string("open -> ") + toString(region.error()));
+        say(std::string("open -> ") + errorMessage(region.error()));
         say("done");
         return 0;
     }
@@ -665,7 +665,7 @@ int fuzz(const std::string& pristinePath, const std::string& work, std::uint64_t
         options.mode = OpenMode::OpenExisting;
         auto region = Region::open(work, options);
         if (!region) {
-            if (std::string(toString(region.error())) == "unknown region error")
+            if (std::string(errorMessage(region.error())) == "unknown region error")
                 usage("open returned an error outside the enum");
             ++rejected;
             continue;

@@ -21,6 +21,9 @@ struct RegionOptions {
     std::uint64_t limit = 0; // largest size the file may grow to; 0 = no limit
     bool autoGrow = false; // grow the file (up to the limit) when an allocation does not fit
     unsigned fileMode = 0600; // permissions of a newly created file
+    // How long a call waits for the region lock before failing with LockTimeout. Locked steps take
+    // microseconds, so reaching this means the holder is stuck (or the lock word is damaged).
+    std::chrono::milliseconds lockTimeout = std::chrono::seconds(30);
 };
 
 struct AllocatorStats {
@@ -59,7 +62,7 @@ struct BlockInfo {
 };
 
 enum class Liveness { Alive, Stale, Dead };
-const char* toString(Liveness liveness);
+const char* livenessName(Liveness liveness);
 
 struct ProcessInfo {
     std::uint32_t slot = 0;

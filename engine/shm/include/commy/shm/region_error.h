@@ -29,9 +29,10 @@ enum class RegionError : std::uint8_t {
     NameTooLong,
     NotAllocated, // deallocate() of something that is not a live block (double free, wild offset)
     ResizeInProgress,
+    LockTimeout, // the region lock stayed held by a live process longer than the lock timeout
 };
 
-const char* toString(RegionError error);
+const char* errorMessage(RegionError error);
 
 template <class T> using RegionExpected = Expected<T, RegionError>;
 
