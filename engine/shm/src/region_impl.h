@@ -3,11 +3,13 @@
 // Internal: the state behind commy::shm::Region and the lock/remap protocol every call follows.
 
 #include "allocator.h"
+#include "journal.h"
 #include "platform/platform.h"
 #include "region_view.h"
 
 #include <commy/shm/region.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -16,6 +18,31 @@
 #include <thread>
 
 namespace commy::shm {
+
+inline constexpr std::uint64_t kDefaultReserve = std::uint64_t { 1 } << 30; // mapped when there is no limit
+
+inline std::uint64_t roundUpToPage(std::uint64_t bytes)
+{
+    return (bytes + format::kPageSize - 1) / format::kPageSize * format::kPageSize;
+}
+
+inline std::uint64_t relaxedLoad(std::uint64_t& word)
+{
+    return std::atomic_ref<std::uint64_t>(word).load(std::memory_order_relaxed);
+}
+
+// Ends a mutation: commits it, or undoes it if it failed after writing something, so an error never
+// leaves a half-done step behind.
+template <class T> T finish(const RegionView& view, Transaction& txn, T result)
+{
+    if (!result && txn.writes() > 0) {
+        rollbackJournal(view);
+        (void)Allocator(view).rebuildDerivedState();
+    } else {
+        txn.commit();
+    }
+    return result;
+}
 
 class RegionImpl {
 public:

@@ -1,5 +1,7 @@
 #include "root_directory.h"
 
+#include "hash.h"
+
 #include <cstring>
 #include <string>
 
@@ -11,16 +13,6 @@ namespace {
 
 constexpr std::uint64_t kInitialCapacity = 16;
 constexpr std::uint64_t kMaxCapacity = std::uint64_t { 1 } << 24;
-
-std::uint64_t hashName(std::string_view name)
-{
-    std::uint64_t h = 1469598103934665603ull;
-    for (unsigned char c : name) {
-        h ^= c;
-        h *= 1099511628211ull;
-    }
-    return h;
-}
 
 std::string_view nameOf(const RootEntry& entry) { return { entry.name, strnlen(entry.name, sizeof entry.name) }; }
 
@@ -54,7 +46,7 @@ RootEntry* RootDirectory::find(std::string_view name) const
     if (!entries)
         return nullptr;
     const std::uint64_t mask = m_view.header().roots.capacity - 1;
-    for (std::uint64_t i = 0, pos = hashName(name) & mask; i <= mask; ++i, pos = (pos + 1) & mask) {
+    for (std::uint64_t i = 0, pos = fnv1a(name) & mask; i <= mask; ++i, pos = (pos + 1) & mask) {
         RootEntry& e = entries[pos];
         if (e.state == stateWord(RootState::Empty))
             return nullptr;
@@ -109,7 +101,7 @@ RegionExpected<void> RootDirectory::rehash(std::uint64_t newCapacity, std::uint6
         for (std::uint64_t i = 0; i < oldCapacity; ++i) {
             if (old[i].state != stateWord(RootState::Used))
                 continue;
-            std::uint64_t pos = hashName(nameOf(old[i])) & (newCapacity - 1);
+            std::uint64_t pos = fnv1a(nameOf(old[i])) & (newCapacity - 1);
             while (fresh[pos].state != stateWord(RootState::Empty))
                 pos = (pos + 1) & (newCapacity - 1);
             fresh[pos] = old[i];
@@ -145,7 +137,7 @@ RegionExpected<void> RootDirectory::insert(
     RootTableRef& ref = m_view.header().roots;
     const std::uint64_t mask = ref.capacity - 1;
     RootEntry* target = nullptr;
-    for (std::uint64_t i = 0, pos = hashName(name) & mask; i <= mask; ++i, pos = (pos + 1) & mask) {
+    for (std::uint64_t i = 0, pos = fnv1a(name) & mask; i <= mask; ++i, pos = (pos + 1) & mask) {
         RootEntry& e = entries[pos];
         if (e.state == stateWord(RootState::Used)) {
             if (nameOf(e) == name)

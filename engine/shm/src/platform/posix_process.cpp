@@ -1,5 +1,7 @@
 #include "platform.h"
 
+#include "../hash.h"
+
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -86,12 +88,7 @@ std::uint64_t bootId()
         std::fclose(f);
         text[n] = '\0';
     }
-    std::uint64_t h = 1469598103934665603ull;
-    for (const char* p = text; *p && *p != '\n'; ++p) {
-        h ^= static_cast<unsigned char>(*p);
-        h *= 1099511628211ull;
-    }
-    return h;
+    return fnv1a(std::string_view(text, std::strcspn(text, "\n")));
 }
 
 void killSelf()

@@ -1,0 +1,172 @@
+// The lock / remap protocol every Region call follows, and the repairs done under the lock.
+
+#include "region_impl.h"
+
+#include "journal.h"
+
+#include <algorithm>
+
+namespace commy::shm {
+
+using namespace format;
+
+std::uint64_t RegionImpl::reserveFor(std::uint64_t fileSize) const
+{
+    // Map the whole limit up front (or generous room when there is none), so that growing the file
+    // makes new pages usable in every process without a remap.
+    const std::uint64_t limit = view.base ? view.header().geometry.limit : 0;
+    if (limit != 0)
+        return std::max(limit, fileSize);
+    return std::max(fileSize * 2, std::max(fileSize, kDefaultReserve));
+}
+
+RegionExpected<void> RegionImpl::remap(std::uint64_t fileSize)
+{
+    // Read the limit from the old mapping before it goes away.
+    const std::uint64_t length = reserveFor(fileSize);
+    std::lock_guard guard(mappingMutex);
+    auto fresh = platform::Mapping::map(file, length);
+    if (!fresh)
+        return unexpected(fresh.error());
+    mapping = std::move(*fresh);
+    view = { mapping.base(), mapping.length() };
+    lock.rebind(view.header().lock.mutexStorage);
+    return {};
+}
+
+RegionExpected<bool> RegionImpl::acquire()
+{
+    const auto deadline = std::chrono::steady_clock::now() + lockTimeout;
+    for (;;) {
+        auto acquired = lock.lockFor(std::min<std::chrono::milliseconds>(lockTimeout, std::chrono::milliseconds(500)));
+        if (!acquired)
+            return unexpected(acquired.error());
+        if (*acquired == platform::RegionLock::Acquired::TimedOut) {
+            renewVanishedLock();
+            if (std::chrono::steady_clock::now() >= deadline)
+                return unexpected(RegionError::LockTimeout);
+            continue;
+        }
+        RegionHeader& h = view.header();
+        // A holder that died mid-mutation left its journal behind; so did one whose lock had to be
+        // renewed. Either way the journal is rolled back before anyone reads the structures.
+        const bool ownerDied = *acquired == platform::RegionLock::Acquired::PreviousOwnerDied;
+        const bool recovered = ownerDied || h.journal.count != 0;
+        if (recovered) {
+            rollbackJournal(view);
+            (void)Allocator(view).rebuildDerivedState();
+            ++h.stats.lockRecoveries;
+        }
+        if (ownerDied)
+            lock.markConsistent();
+        h.lock.holderPid = platform::currentPid();
+
+        const std::uint64_t fileSize = h.geometry.fileSize;
+        if (fileSize > mapping.length()) {
+            // Another process grew the file past our mapping: remap outside the lock, since a
+            // robust mutex must not move while it is held.
+            release();
+            if (auto remapped = remap(fileSize); !remapped)
+                return unexpected(remapped.error());
+            continue;
+        }
+        if (h.geometry.arenaEnd > fileSize || h.geometry.arenaEnd < kMinRegionBytes) {
+            release();
+            return unexpected(RegionError::Corrupt);
+        }
+        const std::uint64_t usable = fileSize / kGranule * kGranule;
+        if (usable >= h.geometry.arenaEnd + kMinBlockBytes) {
+            // The file grew (by us or someone who has not finished): give the new space to the arena.
+            Transaction txn(view);
+            if (!finish(view, txn, Allocator(view).extend(usable, txn))) {
+                release();
+                return unexpected(RegionError::Corrupt);
+            }
+        }
+        return recovered;
+    }
+}
+
+void RegionImpl::renewVanishedLock()
+{
+    // Only a damaged file gets here: the kernel releases the lock of every holder that dies. The
+    // file lock makes one process renew it; the others see a live holder (the renewer) and wait.
+    if (!lock.holderVanished())
+        return;
+    file.lockExclusive();
+    if (lock.holderVanished())
+        (void)platform::RegionLock::initialize(view.header().lock.mutexStorage);
+    file.unlockExclusive();
+}
+
+void RegionImpl::release()
+{
+    view.header().lock.holderPid = 0;
+    lock.unlock();
+}
+
+RegionExpected<void> RegionImpl::growLocked(std::uint64_t atLeast)
+{
+    RegionHeader& h = view.header();
+    const std::uint64_t current = h.geometry.fileSize;
+    const std::uint64_t limit = h.geometry.limit;
+    std::uint64_t target = roundUpToPage(current + std::max(atLeast, h.geometry.growStep));
+    if (limit != 0)
+        target = std::min(target, limit);
+    if (target < current + atLeast || target <= current)
+        return unexpected(RegionError::LimitExceeded);
+    if (auto resized = file.resize(target); !resized)
+        return unexpected(resized.error());
+    Transaction txn(view);
+    txn.set(h.geometry.fileSize, target);
+    txn.set(h.geometry.generation, h.geometry.generation + 1);
+    txn.commit();
+    ++h.stats.grows;
+    return {};
+}
+
+RegionExpected<std::uint64_t> RegionImpl::reclaimBlocksOf(std::uint32_t deadSlot)
+{
+    Allocator allocator(view);
+    std::vector<BlockInfo> owned;
+    auto walked = allocator.walk([&](const BlockInfo& b) {
+        if (!b.free && b.ownerSlot == deadSlot)
+            owned.push_back(b);
+    });
+    if (!walked)
+        return unexpected(RegionError::Corrupt);
+    std::uint64_t bytes = 0;
+    for (const BlockInfo& b : owned) {
+        Transaction txn(view);
+        if (!finish(view, txn, allocator.deallocate(b.offset + kBlockHeaderBytes, txn)))
+            return unexpected(RegionError::Corrupt);
+        bytes += b.size;
+        ++view.header().stats.reclaimedBlocks;
+        view.header().stats.reclaimedBytes += b.size;
+    }
+    return bytes;
+}
+
+bool RegionImpl::finishAbandonedResize(std::chrono::milliseconds timeout)
+{
+    RegionHeader& h = view.header();
+    ResizeRecord& r = h.resize;
+    if (r.inProgress == 0)
+        return false;
+    const bool ownerGone = platform::processGone(r.ownerPid, r.ownerStartTime);
+    const std::uint64_t now = platform::wallClockNs();
+    const bool timedOut = now > r.startedAtNs
+        && now - r.startedAtNs > static_cast<std::uint64_t>(std::chrono::nanoseconds(timeout).count());
+    if (!ownerGone && !timedOut)
+        return false;
+    // The header's fileSize is only changed after the file has its new size, so the header is the
+    // truth: cut back a file that was extended but never recorded, keep one that was.
+    if (auto actual = file.size(); actual && *actual > h.geometry.fileSize)
+        (void)file.resize(h.geometry.fileSize);
+    Transaction txn(view);
+    txn.set(r.inProgress, 0);
+    txn.commit();
+    return true;
+}
+
+} // namespace commy::shm
