@@ -97,7 +97,7 @@ bool Allocator::unlink(std::uint64_t offset, std::uint64_t size, Transaction& tx
     return true;
 }
 
-bool Allocator::insert(std::uint64_t offset, std::uint64_t size, Transaction& txn)
+bool Allocator::insert(std::uint64_t offset, std::uint64_t size, Transaction& txn, bool fresh)
 {
     FreeLinks* l = links(offset);
     if (!l)
@@ -111,8 +111,13 @@ bool Allocator::insert(std::uint64_t offset, std::uint64_t size, Transaction& tx
             return false;
         txn.set(h->prev, offset);
     }
-    txn.set(l->next, head);
-    txn.set(l->prev, 0);
+    if (fresh) {
+        Transaction::setFresh(l->next, head);
+        Transaction::setFresh(l->prev, 0);
+    } else {
+        txn.set(l->next, head);
+        txn.set(l->prev, 0);
+    }
     txn.set(state.binHeads[bin], offset);
     state.binBitmap[bin / 64] |= std::uint64_t { 1 } << (bin % 64);
     state.freeBytes += size;
@@ -193,7 +198,8 @@ std::uint64_t Allocator::findFit(std::uint64_t need) const
 RegionExpected<std::uint64_t> Allocator::allocate(
     std::uint64_t bytes, std::uint64_t alignment, std::uint64_t owner, Transaction& txn)
 {
-    if (bytes == 0 || bytes > (kSizeMask >> 1) || !std::has_single_bit(alignment) || alignment > kMaxAlignment)
+    if (bytes == 0 || bytes > (kSizeMask >> 1) || (alignment & (alignment - 1)) != 0 || alignment == 0
+        || alignment > kMaxAlignment)
         return unexpected(RegionError::InvalidArgument);
     if (alignment < kGranule)
         alignment = kGranule;
@@ -240,9 +246,10 @@ RegionExpected<std::uint64_t> Allocator::allocate(
         BlockHeader* r = header(rest);
         if (!r)
             return unexpected(RegionError::Corrupt);
-        txn.set(r->prevSize, need);
-        txn.set(r->bits, block::bits(size - need, false, 0));
-        if (!setPrevSizeOfNext(rest, size - need, txn) || !insert(rest, size - need, txn))
+        // The remainder lies inside the block just taken, past its links: nothing refers to it yet.
+        Transaction::setFresh(r->prevSize, need);
+        Transaction::setFresh(r->bits, block::bits(size - need, false, 0));
+        if (!setPrevSizeOfNext(rest, size - need, txn) || !insert(rest, size - need, txn, true))
             return unexpected(RegionError::Corrupt);
         size = need;
     }
@@ -292,6 +299,8 @@ RegionExpected<void> Allocator::deallocate(std::uint64_t payloadOffset, Transact
 RegionExpected<std::uint64_t> Allocator::freeBlock(std::uint64_t offset, Transaction& txn)
 {
     BlockHeader* h = header(offset);
+    if (!h)
+        return unexpected(RegionError::Corrupt);
     const std::uint64_t size = block::size(*h);
     std::uint64_t start = offset;
     std::uint64_t total = size;
@@ -316,7 +325,10 @@ RegionExpected<std::uint64_t> Allocator::freeBlock(std::uint64_t offset, Transac
             return unexpected(RegionError::Corrupt);
         total += nextSize;
     }
-    txn.set(header(start)->bits, block::bits(total, false, 0));
+    BlockHeader* merged = start == offset ? h : header(start);
+    if (!merged)
+        return unexpected(RegionError::Corrupt);
+    txn.set(merged->bits, block::bits(total, false, 0));
     if (!setPrevSizeOfNext(start, total, txn) || !insert(start, total, txn))
         return unexpected(RegionError::Corrupt);
     AllocatorState& state = m_view.header().allocator;

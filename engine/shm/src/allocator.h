@@ -50,7 +50,9 @@ private:
     format::BlockHeader* header(std::uint64_t offset) const;
     format::FreeLinks* links(std::uint64_t offset) const;
     bool unlink(std::uint64_t offset, std::uint64_t size, Transaction& txn);
-    bool insert(std::uint64_t offset, std::uint64_t size, Transaction& txn);
+    // `fresh`: the block was carved out of the inside of another block in this transaction, so its
+    // own links need no undo entries.
+    bool insert(std::uint64_t offset, std::uint64_t size, Transaction& txn, bool fresh = false);
     bool setPrevSizeOfNext(std::uint64_t offset, std::uint64_t size, Transaction& txn);
     std::uint64_t findFit(std::uint64_t need) const;
     // Most steps a walk along one free list may take.

@@ -19,7 +19,7 @@ void testing::killSelfAfterJournalWrites(int n) { g_killCountdown.store(n > 0 ? 
 void Transaction::set(std::uint64_t& word, std::uint64_t value)
 {
     format::UndoJournal& journal = m_view.header().journal;
-    const std::uint64_t count = journal.count;
+    const std::uint64_t count = m_count;
     if (count >= format::kJournalCapacity) {
         // A single allocator step writes a bounded number of words; overflowing means a bug here,
         // not bad input, and continuing would make the step impossible to undo.
@@ -31,7 +31,7 @@ void Transaction::set(std::uint64_t& word, std::uint64_t value)
     // store it protects. A killed process's stores all reach the shared mapping; only the compiler
     // could reorder them, which these fences forbid.
     std::atomic_signal_fence(std::memory_order_seq_cst);
-    journal.count = count + 1;
+    journal.count = m_count = count + 1;
     std::atomic_signal_fence(std::memory_order_seq_cst);
     word = value;
     ++m_writes;
@@ -43,7 +43,7 @@ void Transaction::set(std::uint64_t& word, std::uint64_t value)
 void Transaction::commit()
 {
     std::atomic_signal_fence(std::memory_order_seq_cst);
-    m_view.header().journal.count = 0;
+    m_view.header().journal.count = m_count = 0;
 }
 
 std::uint64_t rollbackJournal(const RegionView& view)

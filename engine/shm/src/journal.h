@@ -16,6 +16,7 @@ class Transaction {
 public:
     explicit Transaction(const RegionView& view)
         : m_view(view)
+        , m_count(view.header().journal.count)
     {
     }
     Transaction(const Transaction&) = delete;
@@ -23,11 +24,16 @@ public:
 
     // Saves the old value of `word` (which must lie inside the mapping), then stores `value`.
     void set(std::uint64_t& word, std::uint64_t value);
+    // Stores into memory that nothing reachable refers to before this transaction (e.g. a block
+    // carved out of the inside of a free block): undoing the transaction makes it unreachable again,
+    // so its old value need not be saved.
+    static void setFresh(std::uint64_t& word, std::uint64_t value) { word = value; }
     void commit();
     std::uint64_t writes() const { return m_writes; }
 
 private:
     const RegionView& m_view;
+    std::uint64_t m_count; // entries in the journal, kept here so each write need not reload it
     std::uint64_t m_writes = 0;
 };
 

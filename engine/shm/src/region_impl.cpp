@@ -5,6 +5,7 @@
 #include "journal.h"
 
 #include <algorithm>
+#include <optional>
 
 namespace commy::shm {
 
@@ -36,14 +37,21 @@ RegionExpected<void> RegionImpl::remap(std::uint64_t fileSize)
 
 RegionExpected<bool> RegionImpl::acquire()
 {
-    const auto deadline = std::chrono::steady_clock::now() + lockTimeout;
+    // The clock is read only once a wait has timed out: an uncontended lock costs tens of
+    // nanoseconds, a clock read a good part of that.
+    std::optional<std::chrono::steady_clock::time_point> deadline;
+    const auto patience = std::min<std::chrono::milliseconds>(lockTimeout, std::chrono::milliseconds(500));
     for (;;) {
-        auto acquired = lock.lockFor(std::min<std::chrono::milliseconds>(lockTimeout, std::chrono::milliseconds(500)));
+        auto acquired = lock.lockFor(patience);
         if (!acquired)
             return unexpected(acquired.error());
         if (*acquired == platform::RegionLock::Acquired::TimedOut) {
-            renewVanishedLock();
-            if (std::chrono::steady_clock::now() >= deadline)
+            if (renewVanishedLock())
+                continue;
+            const auto now = std::chrono::steady_clock::now();
+            if (!deadline)
+                deadline = now + (lockTimeout - patience);
+            if (now >= *deadline)
                 return unexpected(RegionError::LockTimeout);
             continue;
         }
@@ -87,16 +95,18 @@ RegionExpected<bool> RegionImpl::acquire()
     }
 }
 
-void RegionImpl::renewVanishedLock()
+bool RegionImpl::renewVanishedLock()
 {
     // Only a damaged file gets here: the kernel releases the lock of every holder that dies. The
     // file lock makes one process renew it; the others see a live holder (the renewer) and wait.
     if (!lock.holderVanished())
-        return;
+        return false;
     file.lockExclusive();
-    if (lock.holderVanished())
+    const bool renew = lock.holderVanished();
+    if (renew)
         (void)platform::RegionLock::initialize(view.header().lock.mutexStorage);
     file.unlockExclusive();
+    return renew;
 }
 
 void RegionImpl::release()

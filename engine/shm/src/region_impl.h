@@ -71,7 +71,7 @@ public:
     // happened.
     RegionExpected<bool> acquire();
     void release();
-    void renewVanishedLock();
+    bool renewVanishedLock(); // true if it renewed the lock
 
     RegionExpected<void> growLocked(std::uint64_t atLeast);
     RegionExpected<std::uint64_t> reclaimBlocksOf(std::uint32_t slot);

@@ -339,7 +339,7 @@ int crashAt(const std::string& path, int n, const std::string& prefix)
     auto region = openExisting(path);
     testing::killSelfAfterJournalWrites(n);
     attachOrDie(*region, "crash-at");
-    for (std::uint64_t i = 0; i < 12; ++i) {
+    for (std::uint64_t i = 0; i < 20; ++i) {
         auto a = region->allocate(24 + 40 * i);
         auto b = region->allocate(1500 + 100 * i, 64);
         auto c = region->allocate(200);

@@ -2,12 +2,15 @@
 
 #include "../hash.h"
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
+#include <pthread.h>
 #include <string>
 #include <unistd.h>
 
@@ -50,7 +53,27 @@ bool readProcStat(std::uint64_t pid, ProcStat& out)
 
 } // namespace
 
-std::uint64_t currentPid() { return static_cast<std::uint64_t>(::getpid()); }
+namespace {
+
+// getpid() is a real system call here and every lock records its holder, so the pid is cached; a
+// forked child forgets it and asks again.
+std::atomic<std::uint64_t> g_cachedPid { 0 };
+
+void forgetCachedPid() { g_cachedPid.store(0, std::memory_order_relaxed); }
+
+} // namespace
+
+std::uint64_t currentPid()
+{
+    std::uint64_t pid = g_cachedPid.load(std::memory_order_relaxed);
+    if (pid == 0) {
+        static std::once_flag registered;
+        std::call_once(registered, [] { ::pthread_atfork(nullptr, nullptr, forgetCachedPid); });
+        pid = static_cast<std::uint64_t>(::getpid());
+        g_cachedPid.store(pid, std::memory_order_relaxed);
+    }
+    return pid;
+}
 
 std::uint64_t wallClockNs()
 {
