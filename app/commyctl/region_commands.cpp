@@ -45,10 +45,11 @@ int reportFailure(const QString& what, const QString& path, shm::RegionError err
 
 namespace commy::ctl {
 
-std::unique_ptr<shm::Region> openExistingOrReport(const QString& path)
+std::unique_ptr<shm::Region> openExistingOrReport(const QString& path, std::uint64_t localCacheBytes)
 {
     shm::RegionOptions options;
     options.mode = shm::OpenMode::OpenExisting;
+    options.localCacheBytes = localCacheBytes;
     auto region = shm::Region::open(path.toStdString(), options);
     if (!region) {
         printErr(
@@ -86,8 +87,8 @@ int runCreate(const QStringList& args)
     const QString path = parser.positional(0);
     auto region = shm::Region::open(path.toStdString(), options);
     if (!region) {
-        printErr(
-            QStringLiteral("commyctl: cannot create %1: %2").arg(path, QLatin1String(shm::errorMessage(region.error()))));
+        printErr(QStringLiteral("commyctl: cannot create %1: %2")
+                     .arg(path, QLatin1String(shm::errorMessage(region.error()))));
         return ExitCannotOpen;
     }
     printOut(QStringLiteral("created %1 (%2 bytes)").arg(path).arg((*region)->size()));

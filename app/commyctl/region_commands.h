@@ -19,7 +19,8 @@ int runResize(const QStringList& args);
 int runShrink(const QStringList& args);
 int runCleanup(const QStringList& args);
 
-// Opens an existing region, or prints why it cannot be opened and returns null.
-std::unique_ptr<shm::Region> openExistingOrReport(const QString& path);
+// Opens an existing region, or prints why not and returns null. `localCacheBytes` as RegionOptions.
+std::unique_ptr<shm::Region> openExistingOrReport(
+    const QString& path, std::uint64_t localCacheBytes = shm::RegionOptions {}.localCacheBytes);
 
 } // namespace commy::ctl

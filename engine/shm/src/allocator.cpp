@@ -22,8 +22,11 @@ unsigned block::binIndex(std::uint64_t size)
 {
     if (size < kSmallBlockLimit)
         return static_cast<unsigned>(size / kGranule) - 2;
+    // Above 1 KiB: the power of two, split into 2^kSubBinsLog2 sub-bins by the next bits, so a bin's
+    // blocks differ by at most 1/8 of their size and the best fit is found in a short list.
     const unsigned log2 = 63u - static_cast<unsigned>(std::countl_zero(size));
-    const unsigned index = 62u + (log2 - 10u);
+    const unsigned sub = static_cast<unsigned>(size >> (log2 - kSubBinsLog2)) & ((1u << kSubBinsLog2) - 1);
+    const unsigned index = 62u + ((log2 - 10u) << kSubBinsLog2) + sub;
     return index < kBinCount ? index : kBinCount - 1;
 }
 
@@ -149,21 +152,28 @@ std::uint64_t Allocator::findFit(std::uint64_t need) const
     const unsigned first = block::binIndex(need);
     const std::uint64_t bound = listBound(); // protects against cycles in a damaged list
 
+    // Best fit among a bin's blocks. A bin spans 1/8 of a power of two, so after a few candidates
+    // any improvement is marginal: the scan stops there to keep allocation time bounded.
+    constexpr std::uint64_t kCandidates = 32;
     auto bestIn = [&](unsigned bin, std::uint64_t atLeast) -> std::uint64_t {
         std::uint64_t best = 0;
         std::uint64_t bestSize = ~std::uint64_t { 0 };
         std::uint64_t steps = 0;
-        for (std::uint64_t off = state.binHeads[bin]; off != 0 && steps < bound; ++steps) {
+        std::uint64_t candidates = 0;
+        for (std::uint64_t off = state.binHeads[bin]; off != 0 && steps < bound && candidates < kCandidates; ++steps) {
             const BlockHeader* h = header(off);
             const FreeLinks* l = links(off);
             if (!h || !l)
                 return best;
             const std::uint64_t size = block::size(*h);
-            if (size >= atLeast && size < bestSize) {
-                best = off;
-                bestSize = size;
-                if (size == atLeast)
-                    break;
+            if (size >= atLeast) {
+                ++candidates;
+                if (size < bestSize) {
+                    best = off;
+                    bestSize = size;
+                    if (size == atLeast)
+                        break;
+                }
             }
             off = l->next;
         }
@@ -285,6 +295,15 @@ RegionExpected<std::uint64_t> Allocator::usedBlockSize(std::uint64_t payloadOffs
     if (prevSize != 0 && (!prev || block::size(*prev) != prevSize))
         return unexpected(RegionError::NotAllocated);
     return size;
+}
+
+std::optional<std::uint64_t> Allocator::ownedBlockSize(std::uint64_t payloadOffset, std::uint64_t owner) const
+{
+    auto size = usedBlockSize(payloadOffset);
+    const BlockHeader* h = size ? header(payloadOffset - kBlockHeaderBytes) : nullptr;
+    if (!h || block::owner(*h) != owner)
+        return std::nullopt;
+    return *size;
 }
 
 RegionExpected<void> Allocator::deallocate(std::uint64_t payloadOffset, Transaction& txn)

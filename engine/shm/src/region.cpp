@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <optional>
 
 namespace commy::shm {
 
@@ -31,26 +32,53 @@ std::uint64_t Region::size() const { return relaxedLoad(m_impl->view.header().ge
 std::uint64_t Region::limit() const { return relaxedLoad(m_impl->view.header().geometry.limit); }
 std::uint64_t Region::generation() const { return relaxedLoad(m_impl->view.header().geometry.generation); }
 
+namespace {
+
+// The block size an allocation of `bytes` with default alignment gets (before any split leftover).
+std::uint64_t blockSizeFor(std::uint64_t bytes)
+{
+    const std::uint64_t need = (bytes + kBlockHeaderBytes + kGranule - 1) / kGranule * kGranule;
+    return need < kMinBlockBytes ? kMinBlockBytes : need;
+}
+
+} // namespace
+
 RegionExpected<std::uint64_t> Region::allocate(std::uint64_t bytes, std::uint64_t alignment)
 {
-    if (!m_impl->slot)
+    RegionImpl& impl = *m_impl;
+    if (!impl.slot)
         return unexpected(RegionError::NotAttached);
+    std::optional<unsigned> cacheClass;
+    if (impl.cache.enabled() && alignment <= kGranule && alignment != 0 && (alignment & (alignment - 1)) == 0
+        && bytes != 0 && bytes < kSmallBlockLimit) {
+        cacheClass = LocalCache::classOf(blockSizeFor(bytes));
+        if (cacheClass) {
+            if (auto offset = impl.cache.pop(*cacheClass)) {
+                ++impl.unreportedAllocations;
+                return *offset;
+            }
+        }
+    }
     for (;;) {
-        LockedRegion locked(*m_impl);
+        LockedRegion locked(impl);
         if (!locked.ok())
             return unexpected(locked.error());
-        const RegionView& view = m_impl->view;
+        const RegionView& view = impl.view;
         Transaction txn(view);
-        auto result = finish(view, txn, Allocator(view).allocate(bytes, alignment, m_impl->ownerField(), txn));
+        auto result = finish(view, txn, Allocator(view).allocate(bytes, alignment, impl.ownerField(), txn));
         Stats& stats = view.header().stats;
         if (result) {
             ++stats.allocations;
             return result;
         }
-        if (result.error() == RegionError::OutOfMemory && m_impl->autoGrow) {
+        if (result.error() == RegionError::OutOfMemory && !impl.cache.empty()) {
+            impl.flushCacheLocked(); // the stash may hold exactly the space needed
+            continue;
+        }
+        if (result.error() == RegionError::OutOfMemory && impl.autoGrow) {
             // Grow by at least what the request needs with alignment slack, then retry: the next
             // acquire() remaps if needed and hands the new space to the arena.
-            if (m_impl->growLocked(bytes + alignment + 2 * kMinBlockBytes))
+            if (impl.growLocked(bytes + alignment + 2 * kMinBlockBytes))
                 continue;
         }
         ++stats.failedAllocations;
@@ -60,10 +88,28 @@ RegionExpected<std::uint64_t> Region::allocate(std::uint64_t bytes, std::uint64_
 
 RegionExpected<void> Region::deallocate(std::uint64_t offset)
 {
-    LockedRegion locked(*m_impl);
+    RegionImpl& impl = *m_impl;
+    if (impl.cache.enabled() && impl.slot) {
+        // No other process writes the header or boundary tags of a block this process owns, so
+        // they can be checked without the lock; anything doubtful takes the locked path, which
+        // validates under the lock and reports errors.
+        const auto size = Allocator(impl.view).ownedBlockSize(offset, impl.ownerField());
+        if (const auto cls = size ? LocalCache::classOf(*size) : std::nullopt) {
+            switch (impl.cache.push(*cls, offset)) {
+            case LocalCache::Push::Stashed:
+                ++impl.unreportedDeallocations;
+                return {};
+            case LocalCache::Push::AlreadyStashed:
+                return unexpected(RegionError::NotAllocated); // freed twice
+            case LocalCache::Push::Full:
+                break;
+            }
+        }
+    }
+    LockedRegion locked(impl);
     if (!locked.ok())
         return unexpected(locked.error());
-    const RegionView& view = m_impl->view;
+    const RegionView& view = impl.view;
     Transaction txn(view);
     auto result = finish(view, txn, Allocator(view).deallocate(offset, txn));
     if (result)
@@ -86,6 +132,7 @@ RegionExpected<AllocatorStats> Region::stats()
     LockedRegion locked(*m_impl);
     if (!locked.ok())
         return unexpected(locked.error());
+    m_impl->flushCacheLocked(); // report the region as this process has given it back
     const RegionView& view = m_impl->view;
     const RegionHeader& h = view.header();
     AllocatorStats s;
@@ -119,6 +166,7 @@ RegionExpected<std::vector<BlockInfo>> Region::blocks()
     LockedRegion locked(*m_impl);
     if (!locked.ok())
         return unexpected(locked.error());
+    m_impl->flushCacheLocked(); // report the region as this process has given it back
     std::vector<BlockInfo> result;
     auto walked = Allocator(m_impl->view).walk([&](const BlockInfo& b) { result.push_back(b); });
     if (!walked)
@@ -131,6 +179,7 @@ Expected<void, CorruptionReport> Region::checkSanity()
     LockedRegion locked(*m_impl);
     if (!locked.ok())
         return unexpected(CorruptionReport { 0, errorMessage(locked.error()) });
+    m_impl->flushCacheLocked(); // report the region as this process has given it back
     const RegionView& view = m_impl->view;
     Allocator allocator(view);
     if (auto ok = allocator.checkSanity(); !ok)
@@ -208,7 +257,9 @@ RegionExpected<void> Region::detach()
     LockedRegion locked(*m_impl);
     if (!locked.ok())
         return unexpected(locked.error());
-    // Blocks this process never published would be nobody's once the slot is reused: free them.
+    // Blocks this process never published (its local cache included) would be nobody's once the
+    // slot is reused: free them.
+    (void)m_impl->cache.takeAll();
     auto reclaimed = m_impl->reclaimBlocksOf(*m_impl->slot);
     Transaction txn(m_impl->view);
     process_table::release(m_impl->view, *m_impl->slot, txn);

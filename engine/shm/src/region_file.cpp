@@ -196,6 +196,7 @@ RegionExpected<std::unique_ptr<Region>> Region::open(const std::string& path, co
     if (auto fresh = renewLockAfterReboot(*impl); !fresh)
         return unexpected(fresh.error());
     impl->lockTimeout = options.lockTimeout;
+    impl->cache.setCapacity(options.localCacheBytes);
     impl->autoGrow = options.autoGrow || (impl->view.header().geometry.flags & kFlagAutoGrow) != 0;
     return std::unique_ptr<Region>(new Region(std::move(impl)));
 }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <utility>
 
 namespace commy::shm {
 
@@ -68,6 +69,8 @@ RegionExpected<bool> RegionImpl::acquire()
         if (ownerDied)
             lock.markConsistent();
         h.lock.holderPid = platform::currentPid();
+        h.stats.allocations += std::exchange(unreportedAllocations, 0);
+        h.stats.deallocations += std::exchange(unreportedDeallocations, 0);
 
         const std::uint64_t fileSize = h.geometry.fileSize;
         if (fileSize > mapping.length()) {
@@ -155,6 +158,17 @@ RegionExpected<std::uint64_t> RegionImpl::reclaimBlocksOf(std::uint32_t deadSlot
         view.header().stats.reclaimedBytes += b.size;
     }
     return bytes;
+}
+
+void RegionImpl::flushCacheLocked()
+{
+    Allocator allocator(view);
+    for (const std::uint64_t offset : cache.takeAll()) {
+        Transaction txn(view);
+        // Counted as a deallocation when it was stashed. A block that no longer validates was
+        // damaged by someone else; the block walk reports it.
+        (void)finish(view, txn, allocator.deallocate(offset, txn));
+    }
 }
 
 bool RegionImpl::finishAbandonedResize(std::chrono::milliseconds timeout)

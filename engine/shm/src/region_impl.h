@@ -4,6 +4,7 @@
 
 #include "allocator.h"
 #include "journal.h"
+#include "local_cache.h"
 #include "platform/platform.h"
 #include "region_view.h"
 
@@ -54,6 +55,10 @@ public:
     bool autoGrow = false;
     std::chrono::milliseconds lockTimeout { 30000 };
     std::optional<std::uint32_t> slot;
+    LocalCache cache;
+    // Calls served by the local cache, added to the region's counters at the next lock.
+    std::uint64_t unreportedAllocations = 0;
+    std::uint64_t unreportedDeallocations = 0;
 
     // The heartbeat thread writes through the mapping; remapping takes this mutex to exclude it.
     std::mutex mappingMutex;
@@ -75,6 +80,8 @@ public:
 
     RegionExpected<void> growLocked(std::uint64_t atLeast);
     RegionExpected<std::uint64_t> reclaimBlocksOf(std::uint32_t slot);
+    // Gives the local cache's blocks back to the region; the lock must be held.
+    void flushCacheLocked();
     bool finishAbandonedResize(std::chrono::milliseconds timeout);
 };
 

@@ -67,6 +67,7 @@ RegionExpected<std::uint64_t> Region::shrinkToUsage()
     LockedRegion locked(impl);
     if (!locked.ok())
         return unexpected(locked.error());
+    impl.flushCacheLocked(); // stashed blocks at the end would keep the tail from shrinking
     const RegionView& view = impl.view;
     RegionHeader& h = view.header();
     if (h.resize.inProgress != 0 && !impl.finishAbandonedResize(std::chrono::milliseconds(5000)))

@@ -11,6 +11,8 @@
 //   busy PATH MAX_MS                         attach, then burn CPU without any heartbeat
 //   heartbeat-busy PATH MAX_MS INTERVAL_MS   attach, heartbeat thread on, main thread burns CPU
 //   alloc-unpublished PATH COUNT BYTES EVERY allocate COUNT blocks, publish every EVERY-th, then wait
+//   stash PATH COUNT BYTES                   allocate COUNT blocks and free them all (they stay in the
+//                                            local cache), then wait like alloc-unpublished
 //   fill PATH BYTES                          allocate BYTES-sized blocks until an error, then wait
 //   crash-at PATH N PREFIX                   arm killSelfAfterJournalWrites(N), run a mixed workload
 //   resize-crash PATH NEWSIZE N              arm killSelfAfterJournalWrites(N), resizeFile(NEWSIZE)
@@ -307,6 +309,30 @@ int allocUnpublished(const std::string& path, std::uint64_t count, std::uint64_t
     }
 }
 
+int stash(const std::string& path, std::uint64_t count, std::uint64_t bytes)
+{
+    auto region = openExisting(path);
+    const std::uint32_t slot = attachOrDie(*region, "stash");
+    std::vector<std::uint64_t> offsets;
+    for (std::uint64_t i = 0; i < count; ++i) {
+        auto offset = region->allocate(bytes);
+        if (!offset)
+            fail("allocate", offset.error());
+        offsets.push_back(*offset);
+    }
+    for (const std::uint64_t offset : offsets) {
+        if (auto freed = region->deallocate(offset); !freed)
+            fail("deallocate", freed.error());
+    }
+    say("stashed " + std::to_string(count));
+    announceAttached(slot);
+    for (;;) {
+        const std::string command = readCommand();
+        if (command == "eof")
+            return 0;
+    }
+}
+
 int fill(const std::string& path, std::uint64_t bytes)
 {
     auto region = openExisting(path);
@@ -448,8 +474,8 @@ bool note(OpsTally& tally, bool verbose, const char* op, std::uint64_t arg, cons
     if (!result)
         ++tally.errors;
     if (verbose)
-        std::printf(
-            "op %s %llu -> %s\n", op, static_cast<unsigned long long>(arg), result ? "ok" : errorMessage(result.error()));
+        std::printf("op %s %llu -> %s\n", op, static_cast<unsigned long long>(arg),
+            result ? "ok" : errorMessage(result.error()));
     return result.hasValue();
 }
 
@@ -726,6 +752,10 @@ int main(int argc, char** argv)
     if (command == "alloc-unpublished") {
         need(3);
         return allocUnpublished(path, number(argv[3]), number(argv[4]), number(argv[5]));
+    }
+    if (command == "stash") {
+        need(2);
+        return stash(path, number(argv[3]), number(argv[4]));
     }
     if (command == "fill") {
         need(1);

@@ -24,6 +24,11 @@ struct RegionOptions {
     // How long a call waits for the region lock before failing with LockTimeout. Locked steps take
     // microseconds, so reaching this means the holder is stuck (or the lock word is damaged).
     std::chrono::milliseconds lockTimeout = std::chrono::seconds(30);
+    // Small blocks (below 1 KiB) this process frees are kept, up to this many bytes, for its own
+    // next allocations of the same size, which then need no lock. They stay owned by this process
+    // (cleanup reclaims them if it dies) and are given back before stats(), blocks(), checkSanity(),
+    // shrinkToUsage() and detach(), and whenever the region runs out of memory. 0 disables it.
+    std::uint64_t localCacheBytes = 64 * 1024;
 };
 
 struct AllocatorStats {

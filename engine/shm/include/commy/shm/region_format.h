@@ -13,7 +13,7 @@
 //   |   geometry      file size, limit, generation counter, arena end, flags               |
 //   |   lock          process-shared robust mutex, the pid that holds it, boot id          |
 //   |   undo journal  words saved before a locked mutation; replayed if the holder dies    |
-//   |   allocator     free-list bitmap and heads (128 bins), byte and block counters       |
+//   |   allocator     free-list bitmap and heads (384 bins), byte and block counters       |
 //   |   stats         allocation / free / recovery / cleanup / resize counters             |
 //   |   resize        the resize in progress, if any (owner, sizes, start time)            |
 //   |   roots         offset, capacity and count of the named-root hash table              |
@@ -37,7 +37,9 @@ inline constexpr char kMagic[8] = { 'C', 'O', 'M', 'M', 'Y', 'R', 'G', 'N' };
 inline constexpr std::uint32_t kFormatVersion = 1;
 inline constexpr std::uint32_t kMaxProcesses = 128;
 inline constexpr std::uint32_t kJournalCapacity = 128;
-inline constexpr std::uint32_t kBinCount = 128;
+// Bins: 62 exact sizes below 1 KiB, then 8 sub-bins per power of two up to 2^48.
+inline constexpr std::uint32_t kBinCount = 384;
+inline constexpr unsigned kSubBinsLog2 = 3;
 inline constexpr std::uint32_t kProcessNameBytes = 48;
 inline constexpr std::uint32_t kRootNameBytes = 64;
 inline constexpr std::uint32_t kRootTypeBytes = 48;
@@ -103,7 +105,7 @@ struct AllocatorState {
     std::uint64_t usedBlocks;
     std::uint64_t freeBlocks;
 };
-static_assert(sizeof(AllocatorState) == 8 * (2 + 128 + 4));
+static_assert(sizeof(AllocatorState) == 8 * (kBinCount / 64 + kBinCount + 4));
 
 struct Stats {
     std::uint64_t allocations;
@@ -162,7 +164,8 @@ struct RegionHeader {
     ProcessSlot processes[kMaxProcesses];
 };
 static_assert(std::is_trivially_copyable_v<RegionHeader> && std::is_standard_layout_v<RegionHeader>);
-static_assert(sizeof(RegionHeader) == 56 + 48 + 80 + 2064 + 1072 + 128 + 48 + 32 + 112 * kMaxProcesses);
+static_assert(
+    sizeof(RegionHeader) == 56 + 48 + 80 + 2064 + sizeof(AllocatorState) + 128 + 48 + 32 + 112 * kMaxProcesses);
 
 inline constexpr std::uint64_t kArenaOffset = (sizeof(RegionHeader) + kPageSize - 1) / kPageSize * kPageSize;
 // The smallest region: the header, one minimal block and the end sentinel.
