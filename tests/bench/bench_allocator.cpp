@@ -127,7 +127,9 @@ MixedSequence makeMixedSequence(std::uint64_t seed)
 // open(path, createBytes, name): createBytes != 0 creates the backing file, 0 opens an existing one.
 // Returns an empty string on success, otherwise what went wrong.
 
-class CommyPeer {
+// CacheBytes: RegionOptions::localCacheBytes. The default keeps small freed blocks for this process;
+// 0 makes every call take the region lock, which is what a call that misses the cache costs.
+template <std::uint64_t CacheBytes> class CommyPeerT {
 public:
     using Handle = std::uint64_t;
     static constexpr Handle kNull = 0; // offset 0 is the region header, never a block
@@ -138,6 +140,7 @@ public:
         commy::shm::RegionOptions options;
         options.mode = createBytes != 0 ? commy::shm::OpenMode::CreateOnly : commy::shm::OpenMode::OpenExisting;
         options.size = createBytes;
+        options.localCacheBytes = CacheBytes;
         auto region = commy::shm::Region::open(path, options);
         if (!region)
             return std::string("Region::open: ") + commy::shm::errorMessage(region.error());
@@ -168,6 +171,9 @@ private:
     std::unique_ptr<commy::shm::Region> m_region;
     std::string m_lastError;
 };
+
+using CommyPeer = CommyPeerT<commy::shm::RegionOptions {}.localCacheBytes>;
+using CommyLockedPeer = CommyPeerT<0>;
 
 class BoostPeer {
 public:
@@ -709,15 +715,19 @@ int main(int argc, char** argv)
     std::signal(SIGHUP, onFatalSignal);
 
     add<CommyPeer, Pair64Workload>("pair64/1proc/commy", Contention::None);
+    add<CommyLockedPeer, Pair64Workload>("pair64/1proc/commy-nocache", Contention::None);
     add<BoostPeer, Pair64Workload>("pair64/1proc/boost", Contention::None);
     add<MallocPeer, Pair64Workload>("pair64/1proc/malloc", Contention::None);
     add<CommyPeer, MixedWorkload>("mixed/1proc/commy", Contention::None);
+    add<CommyLockedPeer, MixedWorkload>("mixed/1proc/commy-nocache", Contention::None);
     add<BoostPeer, MixedWorkload>("mixed/1proc/boost", Contention::None);
     add<MallocPeer, MixedWorkload>("mixed/1proc/malloc", Contention::None);
     add<CommyPeer, Pair64Workload>("pair64/2proc/commy", Contention::Process);
+    add<CommyLockedPeer, Pair64Workload>("pair64/2proc/commy-nocache", Contention::Process);
     add<BoostPeer, Pair64Workload>("pair64/2proc/boost", Contention::Process);
     add<MallocPeer, Pair64Workload>("pair64/2thr/malloc", Contention::Thread);
     add<CommyPeer, MixedWorkload>("mixed/2proc/commy", Contention::Process);
+    add<CommyLockedPeer, MixedWorkload>("mixed/2proc/commy-nocache", Contention::Process);
     add<BoostPeer, MixedWorkload>("mixed/2proc/boost", Contention::Process);
     add<MallocPeer, MixedWorkload>("mixed/2thr/malloc", Contention::Thread);
 
