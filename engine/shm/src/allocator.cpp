@@ -297,11 +297,16 @@ RegionExpected<std::uint64_t> Allocator::usedBlockSize(std::uint64_t payloadOffs
     return size;
 }
 
-std::optional<std::uint64_t> Allocator::ownedBlockSize(std::uint64_t payloadOffset, std::uint64_t owner) const
+std::optional<std::uint64_t> Allocator::ownedBlockSize(
+    std::uint64_t payloadOffset, std::uint64_t owner, std::uint64_t below) const
 {
+    // The block's own header first: most blocks that are not candidates fail here, before the
+    // neighbours' boundary tags are read.
+    const BlockHeader* h = payloadOffset >= kBlockHeaderBytes ? header(payloadOffset - kBlockHeaderBytes) : nullptr;
+    if (!h || !block::used(*h) || block::owner(*h) != owner || block::size(*h) >= below)
+        return std::nullopt;
     auto size = usedBlockSize(payloadOffset);
-    const BlockHeader* h = size ? header(payloadOffset - kBlockHeaderBytes) : nullptr;
-    if (!h || block::owner(*h) != owner)
+    if (!size)
         return std::nullopt;
     return *size;
 }

@@ -33,8 +33,9 @@ public:
     RegionExpected<void> setOwner(std::uint64_t payloadOffset, std::uint64_t owner, Transaction& txn);
     // Size of the used block holding `payloadOffset`, or an error if it is not a live block.
     RegionExpected<std::uint64_t> usedBlockSize(std::uint64_t payloadOffset) const;
-    // The size of a live block whose owner field is `owner`, or nullopt.
-    std::optional<std::uint64_t> ownedBlockSize(std::uint64_t payloadOffset, std::uint64_t owner) const;
+    // The size of a live block whose owner field is `owner` and whose size is below `below`, or nullopt.
+    std::optional<std::uint64_t> ownedBlockSize(
+        std::uint64_t payloadOffset, std::uint64_t owner, std::uint64_t below) const;
 
     // Makes [arenaEnd, newEnd) part of the arena (after the file grew).
     RegionExpected<void> extend(std::uint64_t newEnd, Transaction& txn);

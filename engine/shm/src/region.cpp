@@ -93,7 +93,7 @@ RegionExpected<void> Region::deallocate(std::uint64_t offset)
         // No other process writes the header or boundary tags of a block this process owns, so
         // they can be checked without the lock; anything doubtful takes the locked path, which
         // validates under the lock and reports errors.
-        const auto size = Allocator(impl.view).ownedBlockSize(offset, impl.ownerField());
+        const auto size = Allocator(impl.view).ownedBlockSize(offset, impl.ownerField(), kSmallBlockLimit);
         if (const auto cls = size ? LocalCache::classOf(*size) : std::nullopt) {
             switch (impl.cache.push(*cls, offset)) {
             case LocalCache::Push::Stashed:

@@ -94,24 +94,41 @@ RegionExpected<RegionImpl*> createFile(RegionImpl& impl, const RegionOptions& op
     return &impl;
 }
 
+// Reads the header and checks it against the file's size. Other processes may be growing or
+// shrinking the file meanwhile: the header is read before the size (a grow extends the file before
+// its header says so), and a check that fails is repeated, because fields read a moment apart can
+// disagree while a resize is under way. Damage fails every time.
+RegionExpected<void> readValidHeader(const platform::File& file, RegionHeader& header)
+{
+    RegionExpected<void> result;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        auto bytes = file.size();
+        if (!bytes)
+            return unexpected(bytes.error());
+        if (*bytes < sizeof(RegionHeader))
+            return unexpected(*bytes >= sizeof(Identity) ? RegionError::Truncated : RegionError::BadMagic);
+        if (auto read = file.readAt(&header, sizeof(RegionHeader), 0); !read)
+            return unexpected(read.error());
+        if (auto valid = validateIdentity(header.identity); !valid)
+            return unexpected(valid.error());
+        bytes = file.size();
+        if (!bytes)
+            return unexpected(bytes.error());
+        result = validateMutableHeader(header, *bytes);
+        if (result)
+            return result;
+    }
+    return result;
+}
+
 RegionExpected<RegionImpl*> openFile(RegionImpl& impl)
 {
     auto file = platform::File::openExisting(impl.path);
     if (!file)
         return unexpected(file.error());
-    auto bytes = file->size();
-    if (!bytes)
-        return unexpected(bytes.error());
-    if (*bytes < sizeof(RegionHeader))
-        return unexpected(*bytes >= sizeof(Identity) ? RegionError::Truncated : RegionError::BadMagic);
-
     // Validate a private copy of the header before mapping anything.
     auto header = std::make_unique<RegionHeader>();
-    if (auto read = file->readAt(header.get(), sizeof(RegionHeader), 0); !read)
-        return unexpected(read.error());
-    if (auto valid = validateIdentity(header->identity); !valid)
-        return unexpected(valid.error());
-    if (auto valid = validateMutableHeader(*header, *bytes); !valid)
+    if (auto valid = readValidHeader(*file, *header); !valid)
         return unexpected(valid.error());
     impl.file = std::move(*file);
     return &impl;
@@ -175,23 +192,19 @@ RegionExpected<std::unique_ptr<Region>> Region::open(const std::string& path, co
     if (!opened)
         return unexpected(opened.error());
 
-    // Map, then re-check the header in place: another process may have changed it since we read it.
-    auto size = impl->file.size();
-    if (!size)
-        return unexpected(size.error());
-    RegionHeader probe {};
-    if (auto read = impl->file.readAt(&probe, sizeof probe, 0); !read)
-        return unexpected(read.error());
-    const std::uint64_t limit = probe.geometry.limit;
+    // Another process may have changed the header since openFile() read it: read it again for the
+    // mapping's length.
+    auto probe = std::make_unique<RegionHeader>();
+    if (auto valid = readValidHeader(impl->file, *probe); !valid)
+        return unexpected(valid.error());
+    const std::uint64_t limit = probe->geometry.limit;
     const std::uint64_t length
-        = limit ? std::max(limit, probe.geometry.fileSize) : std::max(probe.geometry.fileSize * 2, kDefaultReserve);
+        = limit ? std::max(limit, probe->geometry.fileSize) : std::max(probe->geometry.fileSize * 2, kDefaultReserve);
     auto mapping = platform::Mapping::map(impl->file, length);
     if (!mapping)
         return unexpected(mapping.error());
     impl->mapping = std::move(*mapping);
     impl->view = { impl->mapping.base(), impl->mapping.length() };
-    if (auto valid = validateMutableHeader(impl->view.header(), *size); !valid)
-        return unexpected(valid.error());
     impl->lock.rebind(impl->view.header().lock.mutexStorage);
     if (auto fresh = renewLockAfterReboot(*impl); !fresh)
         return unexpected(fresh.error());
