@@ -9,6 +9,7 @@
 
 #include <QCoreApplication>
 
+#include <csignal>
 #include <functional>
 #include <map>
 
@@ -66,6 +67,9 @@ int usageError(const QString& message)
 
 int main(int argc, char* argv[])
 {
+    // Output piped into `head` must not kill a torture or demo run before it cleans up: with
+    // SIGPIPE ignored a write to a closed pipe just fails.
+    std::signal(SIGPIPE, SIG_IGN);
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("commyctl"));
     const QStringList args = QCoreApplication::arguments();

@@ -129,6 +129,11 @@ int runCheck(const QStringList& args)
     if (!region)
         return ExitCannotOpen;
     auto sane = region->checkSanity();
+    if (!sane && sane.error().error != shm::RegionError::Corrupt) {
+        printErr(QStringLiteral("commyctl: cannot check %1: %2")
+                     .arg(path, QLatin1String(shm::errorMessage(sane.error().error))));
+        return ExitCannotOpen;
+    }
     if (!sane) {
         printErr(QStringLiteral("inconsistent at offset %1 (%2): %3")
                      .arg(formatHex(sane.error().offset))

@@ -14,6 +14,7 @@
 #include <QtTest>
 
 #include <memory>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
@@ -57,6 +58,42 @@ class TestRegionOpen : public QObject {
     Q_OBJECT
 
 private slots:
+    void fullFileSystemIsNoSpaceNotSigbus()
+    {
+        // A region bigger than the file system can hold must fail when it is created or grown, not
+        // later with SIGBUS in whichever process touches the missing pages. Needs a small tmpfs of
+        // our own, so root (as in CI); skipped elsewhere.
+        QTemporaryDir mountPoint;
+        QVERIFY(mountPoint.isValid());
+        const QByteArray dir = mountPoint.path().toLocal8Bit();
+        if (::mount("tmpfs", dir.constData(), "tmpfs", 0, "size=1m") != 0)
+            QSKIP("cannot mount a tmpfs here (not root, or no mount permission)");
+        struct Unmount {
+            QByteArray dir;
+            ~Unmount() { ::umount2(dir.constData(), MNT_DETACH); }
+        } unmount { dir };
+
+        const QString big = mountPoint.filePath(QStringLiteral("big.region"));
+        auto tooBig = createRegion(big, 4 << 20);
+        QVERIFY(!tooBig);
+        COMPARE_ERROR(tooBig.error(), RegionError::NoSpace);
+        QVERIFY(!QFileInfo::exists(big));
+        QCOMPARE(QDir(mountPoint.path()).entryList(QDir::Files).size(), 0); // no temporary left behind
+
+        auto small = createRegion(mountPoint.filePath(QStringLiteral("small.region")), 512 << 10, true, 4 << 20);
+        QVERIFY(small);
+        auto grown = (*small)->resizeFile(2 << 20);
+        QVERIFY(!grown);
+        COMPARE_ERROR(grown.error(), RegionError::NoSpace);
+        // Auto-grow meets the same wall and reports the region full, without crashing.
+        QVERIFY((*small)->attach("filler"));
+        RegionExpected<std::uint64_t> offset = 0;
+        while ((offset = (*small)->allocate(64 << 10)))
+            ;
+        COMPARE_ERROR(offset.error(), RegionError::OutOfMemory);
+        QVERIFY((*small)->checkSanity());
+    }
+
     void initTestCase();
 
     void createOnlyCreates();

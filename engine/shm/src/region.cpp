@@ -178,7 +178,7 @@ Expected<void, CorruptionReport> Region::checkSanity()
 {
     LockedRegion locked(*m_impl);
     if (!locked.ok())
-        return unexpected(CorruptionReport { 0, errorMessage(locked.error()) });
+        return unexpected(CorruptionReport { 0, errorMessage(locked.error()), locked.error() });
     m_impl->flushCacheLocked(); // report the region as this process has given it back
     const RegionView& view = m_impl->view;
     Allocator allocator(view);

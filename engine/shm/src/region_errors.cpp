@@ -50,6 +50,8 @@ const char* errorMessage(RegionError error)
         return "another resize is in progress";
     case RegionError::LockTimeout:
         return "timed out waiting for the region lock";
+    case RegionError::NoSpace:
+        return "no space left on the file system for the region";
     }
     return "unknown region error";
 }

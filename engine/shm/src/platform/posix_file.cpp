@@ -26,8 +26,10 @@ RegionError fromErrno(int error)
     case EPERM:
     case EROFS:
         return RegionError::PermissionDenied;
-    case ENOMEM:
     case ENOSPC:
+    case EDQUOT:
+        return RegionError::NoSpace;
+    case ENOMEM:
     case EFBIG:
         return RegionError::OutOfMemory;
     default:
@@ -116,6 +118,17 @@ RegionExpected<std::uint64_t> File::size() const
 
 RegionExpected<void> File::resize(std::uint64_t bytes)
 {
+    // Growing reserves the storage now: a sparse file on a full file system (or a small tmpfs)
+    // would instead kill every process that touches the missing pages with SIGBUS.
+    auto current = size();
+    if (current && bytes > *current) {
+        const int rc = ::posix_fallocate(m_fd, 0, static_cast<off_t>(bytes));
+        if (rc == 0)
+            return {};
+        if (rc != EOPNOTSUPP && rc != EINVAL)
+            return unexpected(fromErrno(rc));
+        // The file system cannot reserve: fall back to a sparse extension.
+    }
     if (::ftruncate(m_fd, static_cast<off_t>(bytes)) != 0)
         return unexpected(fromErrno(errno));
     return {};

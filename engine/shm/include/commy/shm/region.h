@@ -92,6 +92,9 @@ struct RootInfo {
 struct CorruptionReport {
     std::uint64_t offset = 0; // where the inconsistency was found
     std::string description;
+    // Corrupt for an inconsistency found; another value when the check could not run at all
+    // (e.g. LockTimeout: a live process holds the lock).
+    RegionError error = RegionError::Corrupt;
 };
 
 struct CleanupReport {

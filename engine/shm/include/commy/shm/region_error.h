@@ -30,6 +30,7 @@ enum class RegionError : std::uint8_t {
     NotAllocated, // deallocate() of something that is not a live block (double free, wild offset)
     ResizeInProgress,
     LockTimeout, // the region lock stayed held by a live process longer than the lock timeout
+    NoSpace, // the file system has no room for the region's size
 };
 
 const char* errorMessage(RegionError error);
