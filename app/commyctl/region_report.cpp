@@ -125,6 +125,8 @@ QJsonObject snapshotToJson(const RegionSnapshot& snapshot)
         { QStringLiteral("path"), snapshot.path },
         { QStringLiteral("size"), jsonNumber(s.size) },
         { QStringLiteral("limit"), jsonNumber(s.limit) },
+        { QStringLiteral("autoGrow"), s.autoGrow },
+        { QStringLiteral("growStep"), jsonNumber(s.growStep) },
         { QStringLiteral("generation"), jsonNumber(s.generation) },
         { QStringLiteral("allocator"), allocator },
         { QStringLiteral("stats"), counters },
@@ -142,6 +144,9 @@ QStringList snapshotToText(const RegionSnapshot& snapshot)
     lines << QStringLiteral("limit       %1")
                  .arg(s.limit == 0 ? QStringLiteral("none")
                                    : QStringLiteral("%1 (%2 bytes)").arg(formatBytes(s.limit)).arg(s.limit));
+    lines << QStringLiteral("auto-grow   %1")
+                 .arg(s.autoGrow ? QStringLiteral("on, at least %1 per step").arg(formatBytes(s.growStep))
+                                 : QStringLiteral("off"));
     lines << QStringLiteral("generation  %1").arg(s.generation);
     lines << QString();
     lines << QStringLiteral("allocator   arena %1").arg(formatBytes(s.arenaBytes));

@@ -52,6 +52,7 @@ private slots:
     void sizeSuffixes_data();
     void sizeSuffixes();
     void roundTrip();
+    void autoGrowIsShown();
     void blocksCoverTheArena();
     void createRefusesAnExistingFile();
     void resizeRefusesToShrink();
@@ -178,6 +179,17 @@ void TestCommyctl::sizeSuffixes()
     QCOMPARE(number(info(regionPath()), QStringLiteral("size")), expected);
 }
 
+void TestCommyctl::autoGrowIsShown()
+{
+    const QString path = regionPath();
+    CtlResult result = runCommyctl({ QStringLiteral("region"), QStringLiteral("create"), path, QStringLiteral("--size"),
+        QStringLiteral("1M"), QStringLiteral("--auto-grow") });
+    QVERIFY2(result.exitedWith(0), describe(result));
+    const QJsonObject header = info(path);
+    QCOMPARE(header.value(QStringLiteral("autoGrow")).toBool(false), true);
+    QVERIFY(number(header, QStringLiteral("growStep")) >= qint64(1 << 20));
+}
+
 void TestCommyctl::roundTrip()
 {
     const QString path = regionPath();
@@ -189,6 +201,7 @@ void TestCommyctl::roundTrip()
     QCOMPARE(number(header, QStringLiteral("size")), qint64(1 << 20));
     QCOMPARE(number(header, QStringLiteral("limit")), qint64(4 << 20));
     QCOMPARE(number(header, QStringLiteral("generation")), qint64(1));
+    QCOMPARE(header.value(QStringLiteral("autoGrow")).toBool(true), false);
     QCOMPARE(number(header.value(QStringLiteral("allocator")).toObject(), QStringLiteral("usedBytes")), qint64(0));
     QVERIFY(header.value(QStringLiteral("processes")).toArray().isEmpty());
     QVERIFY(header.value(QStringLiteral("roots")).toArray().isEmpty());
