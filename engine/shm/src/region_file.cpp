@@ -197,10 +197,7 @@ RegionExpected<std::unique_ptr<Region>> Region::open(const std::string& path, co
     auto probe = std::make_unique<RegionHeader>();
     if (auto valid = readValidHeader(impl->file, *probe); !valid)
         return unexpected(valid.error());
-    const std::uint64_t limit = probe->geometry.limit;
-    const std::uint64_t length
-        = limit ? std::max(limit, probe->geometry.fileSize) : std::max(probe->geometry.fileSize * 2, kDefaultReserve);
-    auto mapping = platform::Mapping::map(impl->file, length);
+    auto mapping = platform::Mapping::map(impl->file, mappingLength(probe->geometry.fileSize, probe->geometry.limit));
     if (!mapping)
         return unexpected(mapping.error());
     impl->mapping = std::move(*mapping);

@@ -12,20 +12,10 @@ namespace commy::shm {
 
 using namespace format;
 
-std::uint64_t RegionImpl::reserveFor(std::uint64_t fileSize) const
-{
-    // Map the whole limit up front (or generous room when there is none), so that growing the file
-    // makes new pages usable in every process without a remap.
-    const std::uint64_t limit = view.base ? view.header().geometry.limit : 0;
-    if (limit != 0)
-        return std::max(limit, fileSize);
-    return std::max(fileSize * 2, std::max(fileSize, kDefaultReserve));
-}
-
 RegionExpected<void> RegionImpl::remap(std::uint64_t fileSize)
 {
     // Read the limit from the old mapping before it goes away.
-    const std::uint64_t length = reserveFor(fileSize);
+    const std::uint64_t length = mappingLength(fileSize, view.header().geometry.limit);
     std::lock_guard guard(mappingMutex);
     auto fresh = platform::Mapping::map(file, length);
     if (!fresh)

@@ -20,7 +20,15 @@
 
 namespace commy::shm {
 
-inline constexpr std::uint64_t kDefaultReserve = std::uint64_t { 1 } << 30; // mapped when there is no limit
+// How much of a file to map: the whole limit up front (or generous room when there is none), so
+// that growing the file makes new pages usable in every process without a remap.
+inline std::uint64_t mappingLength(std::uint64_t fileSize, std::uint64_t limit)
+{
+    constexpr std::uint64_t kRoomWithoutLimit = std::uint64_t { 1 } << 30;
+    if (limit != 0)
+        return limit > fileSize ? limit : fileSize;
+    return fileSize * 2 > kRoomWithoutLimit ? fileSize * 2 : kRoomWithoutLimit;
+}
 
 inline std::uint64_t roundUpToPage(std::uint64_t bytes)
 {
@@ -69,7 +77,6 @@ public:
 
     std::uint64_t ownerField() const { return slot ? *slot + 1 : format::kPublished; }
     RegionExpected<void> remap(std::uint64_t fileSize);
-    std::uint64_t reserveFor(std::uint64_t fileSize) const;
 
     // Takes the region lock. Repairs the region if the previous holder died, remaps if another
     // process grew the file, and adopts grown file space into the arena. Returns whether a repair
