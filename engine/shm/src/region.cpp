@@ -1,6 +1,7 @@
 #include "region_impl.h"
 
 #include "journal.h"
+#include "platform/platform.h"
 #include "process_table.h"
 #include "root_directory.h"
 
@@ -8,6 +9,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <optional>
 
@@ -33,6 +35,20 @@ std::uint64_t Region::limit() const { return relaxedLoad(m_impl->view.header().g
 std::uint64_t Region::generation() const { return relaxedLoad(m_impl->view.header().geometry.generation); }
 
 namespace {
+
+// Appends to the change journal (the lock is held) and wakes the waiters. Not journaled: the record
+// is filled in before the sequence that makes it visible, so a writer that dies halfway leaves a
+// record nobody reads.
+void recordChange(const RegionView& view, std::uint64_t rootOffset, std::uint64_t version, std::uint32_t slot)
+{
+    ChangeJournal& changes = view.header().changes;
+    const std::uint64_t sequence = changes.sequence + 1;
+    changes.records[sequence % kChangeRecords] = { sequence, rootOffset, version, slot };
+    std::atomic_ref<std::uint64_t>(changes.sequence).store(sequence, std::memory_order_release);
+    std::atomic_ref<std::uint32_t>(changes.wakeWord)
+        .store(static_cast<std::uint32_t>(sequence), std::memory_order_release);
+    platform::wakeAllOnWord(&changes.wakeWord);
+}
 
 // The block size an allocation of `bytes` with default alignment gets (before any split leftover).
 std::uint64_t blockSizeFor(std::uint64_t bytes)
@@ -402,7 +418,53 @@ RegionExpected<std::uint64_t> Region::bumpRootVersion(std::string_view name)
     Transaction txn(m_impl->view);
     txn.set(entry->version, entry->version + 1);
     txn.commit();
+    recordChange(m_impl->view, entry->offset, entry->version, m_impl->slot.value_or(kNoOwner));
     return entry->version;
+}
+
+std::uint64_t Region::changeSequence() const
+{
+    return std::atomic_ref<std::uint64_t>(m_impl->view.header().changes.sequence).load(std::memory_order_acquire);
+}
+
+std::uint64_t Region::waitForChange(std::uint64_t after, std::chrono::milliseconds timeout)
+{
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        ChangeJournal& changes = m_impl->view.header().changes;
+        // The wake word is read before the sequence: a change between the two makes the wait
+        // below return at once instead of sleeping through it.
+        const std::uint32_t word = std::atomic_ref<std::uint32_t>(changes.wakeWord).load(std::memory_order_acquire);
+        const std::uint64_t sequence = changeSequence();
+        const auto left = deadline - std::chrono::steady_clock::now();
+        if (sequence > after || left <= left.zero())
+            return sequence;
+        platform::waitOnWord(&changes.wakeWord, word, left);
+    }
+}
+
+RegionExpected<ChangeBatch> Region::changesSince(std::uint64_t after)
+{
+    LockedRegion locked(*m_impl);
+    if (!locked.ok())
+        return unexpected(locked.error());
+    const ChangeJournal& changes = m_impl->view.header().changes;
+    ChangeBatch batch;
+    batch.sequence = changes.sequence;
+    std::uint64_t first = after + 1;
+    if (batch.sequence >= kChangeRecords && first <= batch.sequence - kChangeRecords) {
+        batch.missed = true;
+        first = batch.sequence - kChangeRecords + 1;
+    }
+    for (std::uint64_t s = first; s <= batch.sequence; ++s) {
+        const ChangeRecord& r = changes.records[s % kChangeRecords];
+        if (r.sequence != s) {
+            batch.missed = true; // written by a process that died before finishing it
+            continue;
+        }
+        batch.changes.push_back({ r.sequence, r.rootOffset, r.version, static_cast<std::uint32_t>(r.writerSlot) });
+    }
+    return batch;
 }
 
 RegionExpected<std::vector<RootInfo>> Region::roots()

@@ -13,6 +13,8 @@
 //   alloc-unpublished PATH COUNT BYTES EVERY allocate COUNT blocks, publish every EVERY-th, then wait
 //   stash PATH COUNT BYTES                   allocate COUNT blocks and free them all (they stay in the
 //                                            local cache), then wait like alloc-unpublished
+//   wait-change PATH AFTER MAX_MS            print "waiting", block in waitForChange(AFTER, MAX_MS), then print
+//                                            "woke SEQUENCE MONOTONIC_NS" (steady clock when it woke)
 //   fill PATH BYTES                          allocate BYTES-sized blocks until an error, then wait
 //   crash-at PATH N PREFIX                   arm killSelfAfterJournalWrites(N), run a mixed workload
 //   resize-crash PATH NEWSIZE N              arm killSelfAfterJournalWrites(N), resizeFile(NEWSIZE)
@@ -331,6 +333,16 @@ int stash(const std::string& path, std::uint64_t count, std::uint64_t bytes)
         if (command == "eof")
             return 0;
     }
+}
+
+int waitChange(const std::string& path, std::uint64_t after, std::uint64_t maxMs)
+{
+    auto region = openExisting(path);
+    say("waiting");
+    const std::uint64_t sequence = region->waitForChange(after, std::chrono::milliseconds(maxMs));
+    const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+    say("woke " + std::to_string(sequence) + " " + std::to_string(now));
+    return 0;
 }
 
 int fill(const std::string& path, std::uint64_t bytes)
@@ -756,6 +768,10 @@ int main(int argc, char** argv)
     if (command == "stash") {
         need(2);
         return stash(path, number(argv[3]), number(argv[4]));
+    }
+    if (command == "wait-change") {
+        need(2);
+        return waitChange(path, number(argv[3]), number(argv[4]));
     }
     if (command == "fill") {
         need(1);

@@ -21,6 +21,10 @@ std::uint64_t processStartTime(std::uint64_t pid);
 bool processGone(std::uint64_t pid, std::uint64_t startTime);
 // Identifies the current boot of the machine; differs after every reboot.
 std::uint64_t bootId();
+// Sleeps while the 32-bit word in a shared mapping still holds `expected`, at most `timeout`; other
+// processes wake it with wakeAllOnWord(). May return early (spuriously): callers re-check.
+void waitOnWord(std::uint32_t* word, std::uint32_t expected, std::chrono::nanoseconds timeout);
+void wakeAllOnWord(std::uint32_t* word);
 // Ends this process at once, as a crash would (no destructors, no atexit).
 [[noreturn]] void killSelf();
 

@@ -89,6 +89,19 @@ struct RootInfo {
     std::uint64_t version = 0;
 };
 
+struct RootChange {
+    std::uint64_t sequence = 0; // position in the region's change journal, 1, 2, ...
+    std::uint64_t rootOffset = 0; // payload offset of the root's block (RootInfo::offset)
+    std::uint64_t version = 0; // the root's version after the change
+    std::uint32_t writerSlot = kNoOwner; // process slot of the writer
+};
+
+struct ChangeBatch {
+    std::vector<RootChange> changes; // oldest first
+    std::uint64_t sequence = 0; // of the newest change; pass it to the next changesSince()
+    bool missed = false; // older changes were overwritten in the ring before they were read
+};
+
 struct CorruptionReport {
     std::uint64_t offset = 0; // where the inconsistency was found
     std::string description;
@@ -164,7 +177,16 @@ public:
     RegionExpected<RootInfo> findRoot(std::string_view name);
     RegionExpected<void> removeRoot(std::string_view name);
     RegionExpected<std::uint64_t> takeRoot(std::string_view name);
+    // Bumps a root's version and records the change in the region's change journal (a ring of the
+    // last 256 changes), waking every process blocked in waitForChange().
     RegionExpected<std::uint64_t> bumpRootVersion(std::string_view name);
+
+    // Change notification across processes. changeSequence() is the newest change's sequence;
+    // waitForChange() blocks until it passes `after` or the timeout ends, and returns it;
+    // changesSince() lists the changes after `after` that the ring still holds.
+    std::uint64_t changeSequence() const;
+    std::uint64_t waitForChange(std::uint64_t after, std::chrono::milliseconds timeout);
+    RegionExpected<ChangeBatch> changesSince(std::uint64_t after);
     RegionExpected<std::vector<RootInfo>> roots();
 
     // Online resize. Other processes stay attached; they remap on their next call.

@@ -17,6 +17,7 @@
 //   |   stats         allocation / free / recovery / cleanup / resize counters             |
 //   |   resize        the resize in progress, if any (owner, sizes, start time)            |
 //   |   roots         offset, capacity and count of the named-root hash table              |
+//   |   changes       ring of the last 256 root changes (root, version, writer), wake word |
 //   |   processes     kMaxProcesses ProcessSlot entries (pid, start time, name, heartbeat)  |
 //   +--------------------------------------------------------------------------------------+  arenaOffset
 //   | arena: blocks laid end to end, each starting with a 16-byte BlockHeader               |
@@ -43,6 +44,7 @@ inline constexpr unsigned kSubBinsLog2 = 3;
 inline constexpr std::uint32_t kProcessNameBytes = 48;
 inline constexpr std::uint32_t kRootNameBytes = 64;
 inline constexpr std::uint32_t kRootTypeBytes = 48;
+inline constexpr std::uint32_t kChangeRecords = 256;
 inline constexpr std::uint64_t kPageSize = 4096;
 
 // Blocks: sizes are multiples of kGranule and include the 16-byte header.
@@ -152,6 +154,26 @@ struct ProcessSlot {
 };
 static_assert(sizeof(ProcessSlot) == 112);
 
+// One change to a root's data: which root (its block's payload offset), the version it reached and
+// the slot of the process that wrote it.
+struct ChangeRecord {
+    std::uint64_t sequence; // 1, 2, ...; the record is valid once ChangeJournal::sequence reached it
+    std::uint64_t rootOffset;
+    std::uint64_t version;
+    std::uint64_t writerSlot;
+};
+static_assert(sizeof(ChangeRecord) == 32);
+
+// A ring of the latest changes, appended under the region lock. `wakeWord` is the low half of the
+// sequence, a 32-bit futex word other processes sleep on until something changes.
+struct ChangeJournal {
+    std::uint64_t sequence; // of the newest record; 0 = none yet
+    std::uint32_t wakeWord;
+    std::uint32_t reserved;
+    ChangeRecord records[kChangeRecords];
+};
+static_assert(sizeof(ChangeJournal) == 16 + 32 * kChangeRecords);
+
 struct RegionHeader {
     Identity identity;
     Geometry geometry;
@@ -161,11 +183,12 @@ struct RegionHeader {
     Stats stats;
     ResizeRecord resize;
     RootTableRef roots;
+    ChangeJournal changes;
     ProcessSlot processes[kMaxProcesses];
 };
 static_assert(std::is_trivially_copyable_v<RegionHeader> && std::is_standard_layout_v<RegionHeader>);
-static_assert(
-    sizeof(RegionHeader) == 56 + 48 + 80 + 2064 + sizeof(AllocatorState) + 128 + 48 + 32 + 112 * kMaxProcesses);
+static_assert(sizeof(RegionHeader)
+    == 56 + 48 + 80 + 2064 + sizeof(AllocatorState) + 128 + 48 + 32 + sizeof(ChangeJournal) + 112 * kMaxProcesses);
 
 inline constexpr std::uint64_t kArenaOffset = (sizeof(RegionHeader) + kPageSize - 1) / kPageSize * kPageSize;
 // The smallest region: the header, one minimal block and the end sentinel.
@@ -222,6 +245,8 @@ constexpr std::uint64_t abiFingerprint()
     mix(sizeof(RegionHeader));
     mix(offsetof(RegionHeader, geometry));
     mix(offsetof(RegionHeader, lock));
+    mix(offsetof(RegionHeader, changes));
+    mix(kChangeRecords);
     mix(offsetof(RegionHeader, journal));
     mix(offsetof(RegionHeader, allocator));
     mix(offsetof(RegionHeader, stats));
