@@ -255,11 +255,8 @@ RegionExpected<std::uint32_t> Region::attach(std::string_view name)
         }
         // The table is full: reclaim the slots of dead processes (and what they left behind).
         for (std::uint32_t i = 0; i < kMaxProcesses; ++i) {
-            if (process_table::isDead(view, i) && m_impl->reclaimBlocksOf(i)) {
-                Transaction releaseTxn(view);
-                process_table::release(view, i, releaseTxn);
-                releaseTxn.commit();
-            }
+            if (process_table::isDead(view, i))
+                (void)m_impl->retireSlot(i);
         }
     }
     return unexpected(RegionError::ProcessTableFull);
@@ -276,10 +273,13 @@ RegionExpected<void> Region::detach()
     // Blocks this process never published (its local cache included) would be nobody's once the
     // slot is reused: free them.
     (void)m_impl->cache.takeAll();
-    auto reclaimed = m_impl->reclaimBlocksOf(*m_impl->slot);
-    Transaction txn(m_impl->view);
-    process_table::release(m_impl->view, *m_impl->slot, txn);
-    txn.commit();
+    auto reclaimed = m_impl->retireSlot(*m_impl->slot);
+    if (!reclaimed) {
+        // This process is leaving either way; a damaged region must not keep its slot forever.
+        Transaction txn(m_impl->view);
+        process_table::release(m_impl->view, *m_impl->slot, txn);
+        txn.commit();
+    }
     m_impl->slot.reset();
     if (!reclaimed)
         return unexpected(reclaimed.error());

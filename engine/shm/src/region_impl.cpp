@@ -3,6 +3,7 @@
 #include "region_impl.h"
 
 #include "journal.h"
+#include "process_table.h"
 
 #include <algorithm>
 #include <optional>
@@ -146,6 +147,17 @@ RegionExpected<std::uint64_t> RegionImpl::reclaimBlocksOf(std::uint32_t deadSlot
         bytes += b.size;
         ++view.header().stats.reclaimedBlocks;
         view.header().stats.reclaimedBytes += b.size;
+    }
+    return bytes;
+}
+
+RegionExpected<std::uint64_t> RegionImpl::retireSlot(std::uint32_t retired)
+{
+    auto bytes = reclaimBlocksOf(retired);
+    if (bytes) {
+        Transaction txn(view);
+        process_table::release(view, retired, txn);
+        txn.commit();
     }
     return bytes;
 }

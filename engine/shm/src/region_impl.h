@@ -87,6 +87,9 @@ public:
 
     RegionExpected<void> growLocked(std::uint64_t atLeast);
     RegionExpected<std::uint64_t> reclaimBlocksOf(std::uint32_t slot);
+    // Frees a slot's unpublished blocks, then the slot itself (kept if the blocks could not be
+    // freed, so they stay attributed to it). Returns the bytes freed. The lock must be held.
+    RegionExpected<std::uint64_t> retireSlot(std::uint32_t slot);
     // Gives the local cache's blocks back to the region; the lock must be held.
     void flushCacheLocked();
     bool finishAbandonedResize(std::chrono::milliseconds timeout);

@@ -129,14 +129,11 @@ RegionExpected<CleanupReport> Region::cleanup()
             continue;
         const ProcessInfo info = process_table::describe(view, i, std::chrono::milliseconds(0));
         const std::uint64_t blocksBefore = view.header().stats.reclaimedBlocks;
-        auto bytes = impl.reclaimBlocksOf(i);
+        auto bytes = impl.retireSlot(i);
         if (!bytes)
             return unexpected(bytes.error());
         report.reclaimedBytes += *bytes;
         report.reclaimedBlocks += view.header().stats.reclaimedBlocks - blocksBefore;
-        Transaction txn(view);
-        process_table::release(view, i, txn);
-        txn.commit();
         report.freedSlots.push_back({ i, info.pid, info.name });
     }
     ++view.header().stats.cleanups;

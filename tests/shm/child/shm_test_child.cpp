@@ -141,20 +141,26 @@ void burnCpuUntil(Clock::time_point deadline, bool stopOnStdin)
     }
 }
 
+// Allocates BYTES filled with ROOT's pattern, publishes them as ROOT and prints the offset.
+void publishPatternRoot(Region& region, const std::string& root, std::uint64_t bytes)
+{
+    auto offset = region.allocate(bytes);
+    if (!offset)
+        fail("allocate", offset.error());
+    void* p = region.pointer(*offset, bytes);
+    if (!p)
+        fail("pointer", RegionError::InvalidArgument);
+    fillPattern(p, bytes, seedForName(root.c_str()));
+    if (auto created = region.createRoot(root, *offset); !created)
+        fail("createRoot", created.error());
+    say("offset " + std::to_string(*offset));
+}
+
 int allocPublish(const std::string& path, const std::string& root, std::uint64_t bytes)
 {
     auto region = openExisting(path);
     attachOrDie(*region, "alloc-publish");
-    auto offset = region->allocate(bytes);
-    if (!offset)
-        fail("allocate", offset.error());
-    void* p = region->pointer(*offset, bytes);
-    if (!p)
-        fail("pointer", RegionError::InvalidArgument);
-    fillPattern(p, bytes, seedForName(root.c_str()));
-    if (auto created = region->createRoot(root, *offset); !created)
-        fail("createRoot", created.error());
-    say("offset " + std::to_string(*offset));
+    publishPatternRoot(*region, root, bytes);
     return 0;
 }
 
@@ -427,16 +433,7 @@ int growPublish(
         fail("allocate", skipped.error());
     if (auto published = region->publish(*skipped); !published)
         fail("publish", published.error());
-    auto offset = region->allocate(bytes);
-    if (!offset)
-        fail("allocate", offset.error());
-    void* p = region->pointer(*offset, bytes);
-    if (!p)
-        fail("pointer", RegionError::InvalidArgument);
-    fillPattern(p, bytes, seedForName(root.c_str()));
-    if (auto created = region->createRoot(root, *offset); !created)
-        fail("createRoot", created.error());
-    say("offset " + std::to_string(*offset));
+    publishPatternRoot(*region, root, bytes);
     return 0;
 }
 
