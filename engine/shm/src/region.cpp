@@ -1,3 +1,4 @@
+#include "change_journal.h"
 #include "region_impl.h"
 
 #include "journal.h"
@@ -39,17 +40,6 @@ namespace {
 // Appends to the change journal (the lock is held) and wakes the waiters. Not journaled: the record
 // is filled in before the sequence that makes it visible, so a writer that dies halfway leaves a
 // record nobody reads.
-void recordChange(const RegionView& view, std::uint64_t rootOffset, std::uint64_t version, std::uint32_t slot)
-{
-    ChangeJournal& changes = view.header().changes;
-    const std::uint64_t sequence = changes.sequence + 1;
-    changes.records[sequence % kChangeRecords] = { sequence, rootOffset, version, slot };
-    std::atomic_ref<std::uint64_t>(changes.sequence).store(sequence, std::memory_order_release);
-    std::atomic_ref<std::uint32_t>(changes.wakeWord)
-        .store(static_cast<std::uint32_t>(sequence), std::memory_order_release);
-    platform::wakeAllOnWord(&changes.wakeWord);
-}
-
 // The block size an allocation of `bytes` with default alignment gets (before any split leftover).
 std::uint64_t blockSizeFor(std::uint64_t bytes)
 {
@@ -75,31 +65,7 @@ RegionExpected<std::uint64_t> Region::allocate(std::uint64_t bytes, std::uint64_
             }
         }
     }
-    for (;;) {
-        LockedRegion locked(impl);
-        if (!locked.ok())
-            return unexpected(locked.error());
-        const RegionView& view = impl.view;
-        Transaction txn(view);
-        auto result = finish(view, txn, Allocator(view).allocate(bytes, alignment, impl.ownerField(), txn));
-        Stats& stats = view.header().stats;
-        if (result) {
-            ++stats.allocations;
-            return result;
-        }
-        if (result.error() == RegionError::OutOfMemory && !impl.cache.empty()) {
-            impl.flushCacheLocked(); // the stash may hold exactly the space needed
-            continue;
-        }
-        if (result.error() == RegionError::OutOfMemory && impl.autoGrow) {
-            // Grow by at least what the request needs with alignment slack, then retry: the next
-            // acquire() remaps if needed and hands the new space to the arena.
-            if (impl.growLocked(bytes + alignment + 2 * kMinBlockBytes))
-                continue;
-        }
-        ++stats.failedAllocations;
-        return result;
-    }
+    return impl.allocateLocked(bytes, alignment, impl.ownerField(), [](Transaction&, std::uint64_t) {});
 }
 
 RegionExpected<void> Region::deallocate(std::uint64_t offset)
@@ -367,7 +333,7 @@ RegionExpected<RootInfo> Region::findRoot(std::string_view name)
     const RootEntry* entry = RootDirectory(m_impl->view, allocator).find(name);
     if (!entry)
         return unexpected(RegionError::RootNotFound);
-    return RootDirectory::describe(*entry);
+    return RootDirectory(m_impl->view, allocator).describe(*entry);
 }
 
 RegionExpected<void> Region::removeRoot(std::string_view name)
@@ -418,53 +384,25 @@ RegionExpected<std::uint64_t> Region::bumpRootVersion(std::string_view name)
     Transaction txn(m_impl->view);
     txn.set(entry->version, entry->version + 1);
     txn.commit();
-    recordChange(m_impl->view, entry->offset, entry->version, m_impl->slot.value_or(kNoOwner));
+    change_journal::record(m_impl->view, entry->offset, entry->version, m_impl->slot.value_or(kNoOwner));
     return entry->version;
 }
 
-std::uint64_t Region::changeSequence() const
-{
-    return std::atomic_ref<std::uint64_t>(m_impl->view.header().changes.sequence).load(std::memory_order_acquire);
-}
+std::uint64_t Region::changeSequence() const { return change_journal::sequence(m_impl->view); }
 
 std::uint64_t Region::waitForChange(std::uint64_t after, std::chrono::milliseconds timeout)
 {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-        ChangeJournal& changes = m_impl->view.header().changes;
-        // The wake word is read before the sequence: a change between the two makes the wait
-        // below return at once instead of sleeping through it.
-        const std::uint32_t word = std::atomic_ref<std::uint32_t>(changes.wakeWord).load(std::memory_order_acquire);
-        const std::uint64_t sequence = changeSequence();
-        const auto left = deadline - std::chrono::steady_clock::now();
-        if (sequence > after || left <= left.zero())
-            return sequence;
-        platform::waitOnWord(&changes.wakeWord, word, left);
-    }
+    return change_journal::waitForChange(m_impl->view, after, timeout);
 }
 
 RegionExpected<ChangeBatch> Region::changesSince(std::uint64_t after)
 {
+    // Records are written without the lock; taking it here still repairs a region whose lock
+    // holder died and remaps a grown file before the ring is read.
     LockedRegion locked(*m_impl);
     if (!locked.ok())
         return unexpected(locked.error());
-    const ChangeJournal& changes = m_impl->view.header().changes;
-    ChangeBatch batch;
-    batch.sequence = changes.sequence;
-    std::uint64_t first = after + 1;
-    if (batch.sequence >= kChangeRecords && first <= batch.sequence - kChangeRecords) {
-        batch.missed = true;
-        first = batch.sequence - kChangeRecords + 1;
-    }
-    for (std::uint64_t s = first; s <= batch.sequence; ++s) {
-        const ChangeRecord& r = changes.records[s % kChangeRecords];
-        if (r.sequence != s) {
-            batch.missed = true; // written by a process that died before finishing it
-            continue;
-        }
-        batch.changes.push_back({ r.sequence, r.rootOffset, r.version, static_cast<std::uint32_t>(r.writerSlot) });
-    }
-    return batch;
+    return change_journal::since(m_impl->view, after);
 }
 
 RegionExpected<std::vector<RootInfo>> Region::roots()

@@ -52,6 +52,12 @@ const char* errorMessage(RegionError error)
         return "timed out waiting for the region lock";
     case RegionError::NoSpace:
         return "no space left on the file system for the region";
+    case RegionError::TypeMismatch:
+        return "the root holds another kind or element type";
+    case RegionError::OutOfRange:
+        return "index out of range";
+    case RegionError::JournalFull:
+        return "operation too large for the container's undo journal";
     }
     return "unknown region error";
 }

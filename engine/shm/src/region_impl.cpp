@@ -21,6 +21,7 @@ RegionExpected<void> RegionImpl::remap(std::uint64_t fileSize)
     auto fresh = platform::Mapping::map(file, length);
     if (!fresh)
         return unexpected(fresh.error());
+    retiredMappings.push_back(std::move(mapping));
     mapping = std::move(*fresh);
     view = { mapping.base(), mapping.length() };
     lock.rebind(view.header().lock.mutexStorage);

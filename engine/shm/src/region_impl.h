@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace commy::shm {
 
@@ -58,6 +59,10 @@ public:
     std::string path;
     platform::File file;
     platform::Mapping mapping;
+    // Earlier mappings stay mapped until the region is closed: a robust mutex held while the mapping
+    // moved (a container lock) is still linked into the thread's robust list at its old address,
+    // which must keep reaching the same file page.
+    std::vector<platform::Mapping> retiredMappings;
     RegionView view;
     platform::RegionLock lock;
     bool autoGrow = false;
@@ -92,6 +97,11 @@ public:
     RegionExpected<std::uint64_t> retireSlot(std::uint32_t slot);
     // Gives the local cache's blocks back to the region; the lock must be held.
     void flushCacheLocked();
+    // Allocates under the lock (flushing the cache and auto-growing when the arena is full), for
+    // `owner`; `alsoInTransaction` runs inside the allocating transaction with the new offset.
+    template <class Also>
+    RegionExpected<std::uint64_t> allocateLocked(
+        std::uint64_t bytes, std::uint64_t alignment, std::uint64_t owner, Also&& alsoInTransaction);
     bool finishAbandonedResize(std::chrono::milliseconds timeout);
 };
 
@@ -119,5 +129,38 @@ private:
     RegionImpl& m_impl;
     RegionExpected<bool> m_result;
 };
+
+template <class Also>
+RegionExpected<std::uint64_t> RegionImpl::allocateLocked(
+    std::uint64_t bytes, std::uint64_t alignment, std::uint64_t owner, Also&& alsoInTransaction)
+{
+    for (;;) {
+        LockedRegion locked(*this);
+        if (!locked.ok())
+            return unexpected(locked.error());
+        Transaction txn(view);
+        auto result = Allocator(view).allocate(bytes, alignment, owner, txn);
+        if (result)
+            alsoInTransaction(txn, *result);
+        result = finish(view, txn, std::move(result));
+        format::Stats& stats = view.header().stats;
+        if (result) {
+            ++stats.allocations;
+            return result;
+        }
+        if (result.error() == RegionError::OutOfMemory && !cache.empty()) {
+            flushCacheLocked(); // the stash may hold exactly the space needed
+            continue;
+        }
+        if (result.error() == RegionError::OutOfMemory && autoGrow) {
+            // Grow by at least what the request needs with alignment slack, then retry: the next
+            // acquire() remaps if needed and hands the new space to the arena.
+            if (growLocked(bytes + alignment + 2 * format::kMinBlockBytes))
+                continue;
+        }
+        ++stats.failedAllocations;
+        return result;
+    }
+}
 
 } // namespace commy::shm

@@ -2,6 +2,7 @@
 
 #include "hash.h"
 
+#include <atomic>
 #include <cstring>
 #include <string>
 
@@ -179,7 +180,7 @@ std::uint64_t RootDirectory::erase(RootEntry& entry, Transaction& txn)
     return entry.offset;
 }
 
-RootInfo RootDirectory::describe(const RootEntry& entry)
+RootInfo RootDirectory::describe(const RootEntry& entry) const
 {
     RootInfo info;
     info.name = std::string(nameOf(entry));
@@ -187,6 +188,12 @@ RootInfo RootDirectory::describe(const RootEntry& entry)
     info.kind = static_cast<RootKind>(entry.kind);
     info.offset = entry.offset;
     info.version = entry.version;
+    // A container keeps its version in its own header, where its operations bump it without the
+    // region lock.
+    if (entry.kind != static_cast<std::uint32_t>(RootKind::Bytes)) {
+        if (const auto* h = m_view.at<ContainerHeader>(entry.offset); h && h->magic == kContainerMagic)
+            info.version = std::atomic_ref<std::uint64_t>(const_cast<std::uint64_t&>(h->version)).load();
+    }
     return info;
 }
 

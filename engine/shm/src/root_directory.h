@@ -7,6 +7,7 @@
 #include "journal.h"
 #include "region_view.h"
 
+#include <commy/shm/container_format.h>
 #include <commy/shm/region.h>
 
 #include <cstdint>
@@ -35,7 +36,7 @@ public:
     // Marks the entry removed (inside the caller's transaction) and returns its block's offset.
     std::uint64_t erase(format::RootEntry& entry, Transaction& txn);
     std::vector<RootInfo> list() const;
-    static RootInfo describe(const format::RootEntry& entry);
+    RootInfo describe(const format::RootEntry& entry) const;
     Expected<void, CorruptionReport> checkSanity() const;
 
 private:

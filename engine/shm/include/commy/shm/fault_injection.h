@@ -11,3 +11,11 @@ namespace commy::shm::testing {
 void killSelfAfterJournalWrites(int n);
 
 } // namespace commy::shm::testing
+
+namespace commy::shm::testing {
+
+// n > 0: the process kills itself after its n-th container journal step (a saved range, an
+// allocated or dropped block, the commit mark, a deferred free), i.e. inside a container operation.
+void killSelfAfterContainerSteps(int n);
+
+} // namespace commy::shm::testing

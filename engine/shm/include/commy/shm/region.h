@@ -124,6 +124,9 @@ struct CleanupReport {
 };
 
 class RegionImpl;
+namespace detail {
+struct RegionAccess;
+}
 
 // A memory-mapped region file shared by many processes: an allocator over the arena, a process
 // table with heartbeats, and a directory of named roots. All mutations take the region's robust
@@ -202,6 +205,7 @@ public:
     RegionExpected<CleanupReport> cleanup();
 
 private:
+    friend struct detail::RegionAccess; // containers run their journal's region steps under the lock
     explicit Region(std::unique_ptr<RegionImpl> impl);
     std::unique_ptr<RegionImpl> m_impl;
 };

@@ -31,6 +31,9 @@ enum class RegionError : std::uint8_t {
     ResizeInProgress,
     LockTimeout, // the region lock stayed held by a live process longer than the lock timeout
     NoSpace, // the file system has no room for the region's size
+    TypeMismatch, // a container attached as another kind or element type than its root records
+    OutOfRange, // an index or position past the end of a container
+    JournalFull, // one container operation would save more than its undo journal holds
 };
 
 const char* errorMessage(RegionError error);

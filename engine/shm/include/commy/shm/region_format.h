@@ -35,7 +35,7 @@
 namespace commy::shm::format {
 
 inline constexpr char kMagic[8] = { 'C', 'O', 'M', 'M', 'Y', 'R', 'G', 'N' };
-inline constexpr std::uint32_t kFormatVersion = 1;
+inline constexpr std::uint32_t kFormatVersion = 2;
 inline constexpr std::uint32_t kMaxProcesses = 128;
 inline constexpr std::uint32_t kJournalCapacity = 128;
 // Bins: 62 exact sizes below 1 KiB, then 8 sub-bins per power of two up to 2^48.
@@ -164,15 +164,19 @@ struct ChangeRecord {
 };
 static_assert(sizeof(ChangeRecord) == 32);
 
-// A ring of the latest changes, appended under the region lock. `wakeWord` is the low half of the
-// sequence, a 32-bit futex word other processes sleep on until something changes.
+// A ring of the latest changes, appended without a lock: a writer claims a sequence number, fills
+// its record (the record's own sequence last), then advances `sequence` past it. `wakeWord` is the
+// low half of the sequence, a 32-bit futex word other processes sleep on until something changes;
+// `waiters` counts the sleepers, so that writers make the wake-up system call only when needed.
 struct ChangeJournal {
-    std::uint64_t sequence; // of the newest record; 0 = none yet
+    std::uint64_t sequence; // of the newest finished record; 0 = none yet
+    std::uint64_t claimed; // of the newest claimed record
     std::uint32_t wakeWord;
-    std::uint32_t reserved;
+    std::uint32_t waiters;
+    std::uint64_t reserved;
     ChangeRecord records[kChangeRecords];
 };
-static_assert(sizeof(ChangeJournal) == 16 + 32 * kChangeRecords);
+static_assert(sizeof(ChangeJournal) == 32 + 32 * kChangeRecords);
 
 struct RegionHeader {
     Identity identity;

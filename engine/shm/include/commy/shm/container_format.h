@@ -1,0 +1,118 @@
+#pragma once
+
+// The in-file layout of shared containers. A container is a named root whose block starts with a
+// ContainerHeader; its elements live in further blocks the header's body refers to by offset.
+//
+//   root block (ContainerHeader, 256 bytes)
+//   +------------------------------------------------------------------------------------+
+//   | magic, kind, element layout (key / value size and alignment), version, seqlock word |
+//   | undo journal: offset, capacity and bytes used of the journal block                 |
+//   | recoveries, lock holder pid                                                          |
+//   | lock: process-shared robust mutex (64 bytes)                                         |
+//   | body: kind-specific (64 bytes): VecBody, DequeBody, HashBody, BTreeBody or BoxBody  |
+//   +------------------------------------------------------------------------------------+
+//   journal block: ContainerJournalEntry records, each followed by its saved bytes (8-aligned); the first
+//                  `journalUsed` bytes are live while an operation is in progress.
+//
+// Nested containers (a SharedString value in a map, a SharedVec element of a vector) are stored
+// inline as their body (a VecBody), so moving an element moves only offsets.
+
+#include <cstdint>
+#include <type_traits>
+
+namespace commy::shm::format {
+
+inline constexpr std::uint32_t kContainerMagic = 0x52544e43; // "CNTR"
+inline constexpr std::uint64_t kContainerLockBytes = 64;
+inline constexpr std::uint64_t kContainerBodyBytes = 64;
+inline constexpr std::uint64_t kJournalCommitted = std::uint64_t { 1 } << 63;
+
+// A contiguous array: SharedVec, SharedString, and every nested string or vector.
+struct VecBody {
+    std::uint64_t data; // payload offset of the element array; 0 while capacity is 0
+    std::uint64_t length;
+    std::uint64_t capacity; // in elements
+};
+static_assert(sizeof(VecBody) == 24);
+
+// A ring buffer: element i lives at data[(head + i) % capacity].
+struct DequeBody {
+    std::uint64_t data;
+    std::uint64_t head;
+    std::uint64_t length;
+    std::uint64_t capacity;
+};
+static_assert(sizeof(DequeBody) == 32);
+
+// An open-addressing hash table: one control byte per slot, then the slots (key, value) at
+// `slotsOffset` inside the same block.
+struct HashBody {
+    std::uint64_t table; // payload offset of the table block; 0 while capacity is 0
+    std::uint64_t capacity; // slots, a power of two (or 0)
+    std::uint64_t length; // live entries
+    std::uint64_t tombstones; // deleted slots not yet reused
+    std::uint64_t slotsOffset; // from the start of the table block to the first slot
+    std::uint64_t slotBytes; // bytes per slot (key, value, padding)
+    std::uint64_t valueOffset; // from the start of a slot to its value
+};
+static_assert(sizeof(HashBody) == 56);
+
+// A B-tree of fixed-size nodes.
+struct BTreeBody {
+    std::uint64_t root; // payload offset of the root node; 0 when empty
+    std::uint64_t length; // elements
+    std::uint64_t height; // 0 when empty, 1 when the root is a leaf
+    std::uint64_t nodeCapacity; // most elements a node holds
+    std::uint64_t nodeBytes;
+    std::uint64_t slotBytes; // bytes per element (key, value, padding)
+    std::uint64_t valueOffset; // from the start of an element to its value
+};
+static_assert(sizeof(BTreeBody) == 56);
+
+// One value in a block of its own; readers may copy it without the lock (seqlock).
+struct BoxBody {
+    std::uint64_t data; // payload offset of the value
+    std::uint64_t bytes;
+};
+static_assert(sizeof(BoxBody) == 16);
+
+struct ContainerHeader {
+    std::uint32_t magic; // kContainerMagic
+    std::uint32_t kind; // RootKind
+    std::uint32_t keySize; // bytes of a stored key (maps and sets) or element
+    std::uint32_t keyAlign;
+    std::uint32_t valueSize; // bytes of a stored value (maps); 0 otherwise
+    std::uint32_t valueAlign;
+    std::uint64_t version; // bumped by every committed change
+    // Seqlock word: odd while a writer is changing the container, so lock-free readers retry.
+    std::uint64_t sequence;
+    std::uint64_t journalOffset; // payload offset of the undo journal block
+    std::uint64_t journalCapacity; // bytes
+    // Bytes of live entries, non-zero while an operation is in progress, plus kJournalCommitted
+    // once the operation is complete and only its deferred frees remain (recovery then finishes
+    // them instead of undoing it). One word, so both change together.
+    std::uint64_t journalUsed;
+    std::uint64_t recoveries; // operations rolled back after their process died
+    std::uint64_t holderPid; // the pid holding the lock, 0 when free (informational)
+    std::uint64_t reserved[6];
+    unsigned char lock[kContainerLockBytes];
+    unsigned char body[kContainerBodyBytes];
+};
+static_assert(sizeof(ContainerHeader) == 256);
+static_assert(std::is_trivially_copyable_v<ContainerHeader> && std::is_standard_layout_v<ContainerHeader>);
+
+enum class ContainerJournalKind : std::uint64_t {
+    Saved = 1, // `bytes` old bytes at `offset` follow the entry; restored on undo
+    Allocated = 2, // the operation allocated the block at `offset`; freed on undo
+    Dropped = 3, // the operation dropped the block at `offset`; freed once it is committed
+};
+
+struct ContainerJournalEntry {
+    std::uint64_t kind; // ContainerJournalKind
+    std::uint64_t done; // set (with the free, in one region transaction) once the block is freed
+    std::uint64_t offset;
+    std::uint64_t bytes; // Saved: bytes that follow, padded to 8
+};
+static_assert(sizeof(ContainerJournalEntry) == 32);
+
+} // namespace commy::shm::format
