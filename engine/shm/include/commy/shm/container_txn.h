@@ -171,6 +171,17 @@ public:
         : m_ref(ref)
     {
     }
+    // A copy is a separate handle: it does not run in the original's batch.
+    ContainerHandle(const ContainerHandle& other)
+        : m_ref(other.m_ref)
+    {
+    }
+    ContainerHandle& operator=(const ContainerHandle& other)
+    {
+        m_ref = other.m_ref;
+        m_batch = nullptr;
+        return *this;
+    }
     const ContainerRef& ref() const { return m_ref; }
     std::uint64_t version() const { return m_ref.version(); }
 
