@@ -134,7 +134,8 @@ public:
     RegionExpected<T> load() const requires detail::PlainElement<T>
     {
         Region& region = this->ref().region();
-        format::ContainerHeader* h = this->ref().header();
+        auto* h = static_cast<format::ContainerHeader*>(
+            region.pointer(this->ref().offset(), sizeof(format::ContainerHeader)));
         if (!h)
             return get();
         auto* body = reinterpret_cast<format::BoxBody*>(h->body);
@@ -149,8 +150,10 @@ public:
             }
             const std::uint64_t data = std::atomic_ref<std::uint64_t>(body->data).load(std::memory_order_relaxed);
             const std::uint64_t bytes = std::atomic_ref<std::uint64_t>(body->bytes).load(std::memory_order_relaxed);
-            std::array<unsigned char, sizeof(T)> copy {};
-            if (data != 0) {
+            std::array<unsigned char, sizeof(T)> copy;
+            if (data == 0) {
+                copy.fill(0);
+            } else {
                 if (data != resolvedFor) {
                     // Once per call: a box's block never moves once it has one.
                     value = region.pointer(data, sizeof(T));
