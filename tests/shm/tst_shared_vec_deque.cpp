@@ -313,6 +313,28 @@ private slots:
         QCOMPARE(after->usedBlocks, before->usedBlocks);
     }
 
+    void elementsOwningManyBlocksStayWithinTheJournal()
+    {
+        // Each element owns 61 blocks: a fixed 32 elements per committed step would journal
+        // about 2000 records, far beyond the 16 KiB journal.
+        using Nested = SharedVec<SharedString>;
+        std::vector<std::vector<std::string>> values(40, std::vector<std::string>(60, "a string"));
+        auto deque = SharedVecDeque<Nested>::fromIterIn(*m_region, "nested", values.begin(), values.end());
+        QVERIFY2(deque, deque ? "" : errorName(deque.error()));
+        auto n = deque->size();
+        QVERIFY(n && *n == values.size());
+        auto got = deque->get(39);
+        QVERIFY(got && *got == values[39]);
+        auto cleared = deque->clear();
+        QVERIFY2(cleared, cleared ? "" : errorName(cleared.error()));
+        n = deque->size();
+        QVERIFY(n && *n == 0);
+        QVERIFY(SharedVecDeque<Nested>::destroy(*m_region, "nested"));
+        auto stats = m_region->stats();
+        QVERIFY(stats);
+        QCOMPARE(stats->usedBlocks, 1u); // the root table
+    }
+
     void walkerVisitsFrontToBackAndChecksTheRing()
     {
         auto deque = SharedVecDeque<std::int64_t>::create(*m_region, "walked");

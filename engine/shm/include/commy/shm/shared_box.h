@@ -136,8 +136,8 @@ public:
         Region& region = this->ref().region();
         auto* h = static_cast<format::ContainerHeader*>(
             region.pointer(this->ref().offset(), sizeof(format::ContainerHeader)));
-        if (!h)
-            return get();
+        if (!h || std::atomic_ref<std::uint32_t>(h->magic).load(std::memory_order_relaxed) != format::kContainerMagic)
+            return get(); // reports what is wrong
         auto* body = reinterpret_cast<format::BoxBody*>(h->body);
         std::atomic_ref<std::uint64_t> sequence(h->sequence);
         std::uint64_t resolvedFor = 0;

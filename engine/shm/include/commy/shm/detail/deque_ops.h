@@ -111,6 +111,14 @@ template <class Traits> struct DequeOps {
         return state(txn, bodyAt);
     }
 
+    // Bulk work on elements that own blocks commits a step every kDropsPerStep elements, or sooner
+    // once the journal is half full: one element (a vector of strings) journals a record per block.
+    static bool stepDue(const ContainerTxn& txn, std::uint64_t done)
+    {
+        const format::ContainerHeader& h = txn.header();
+        return done % kDropsPerStep == 0 || (h.journalUsed & ~format::kJournalCommitted) > h.journalCapacity / 2;
+    }
+
     static RegionExpected<void> setHeadAndLength(
         ContainerTxn& txn, std::uint64_t bodyAt, std::uint64_t head, std::uint64_t length)
     {
@@ -177,7 +185,7 @@ template <class Traits> struct DequeOps {
             if (auto stored = Traits::store(txn, slotAt(*s, count), *it); !stored)
                 return stored;
             ++count;
-            if (Traits::kOwnsBlocks && (count - start) % kDropsPerStep == 0) {
+            if (Traits::kOwnsBlocks && stepDue(txn, count - start)) {
                 if (auto step = txn.set(body(txn, bodyAt)->length, count); !step)
                     return step;
                 if (auto step = txn.commit(); !step)
@@ -257,7 +265,7 @@ template <class Traits> struct DequeOps {
             for (std::uint64_t left = s->length; left > 0; --left) {
                 if (auto popped = popBack(txn, bodyAt); !popped)
                     return unexpected(popped.error());
-                if (left % kDropsPerStep == 0) {
+                if (stepDue(txn, left)) {
                     if (auto step = txn.commit(); !step)
                         return step;
                 }
