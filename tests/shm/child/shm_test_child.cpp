@@ -27,11 +27,15 @@
 //   fuzz PRISTINE WORK SEED COUNT [FIRST]    COUNT times: copy PRISTINE to WORK with a few seeded
 //                                            byte changes, open it and run the same calls; the
 //                                            changes of iteration i depend on SEED and i only
+//   box-writer PATH NAME COUNT               set SharedBox<BoxWords> NAME to boxWords(1..COUNT)
+//   box-crash PATH NAME STEPS                arm killSelfAfterContainerSteps(STEPS), set NAME
 
+#include "shm_box_value.h"
 #include "shm_pattern.h"
 
 #include <commy/shm/fault_injection.h>
 #include <commy/shm/region.h>
+#include <commy/shm/shared_box.h>
 
 #include <commy/shm/region_format.h>
 
@@ -721,6 +725,45 @@ int fuzz(const std::string& pristinePath, const std::string& work, std::uint64_t
     return 0;
 }
 
+// ---- SharedBox (tst_shared_box) ----
+
+SharedBox<BoxWords> attachBox(Region& region, const std::string& name)
+{
+    auto box = SharedBox<BoxWords>::attach(region, name);
+    if (!box)
+        fail("attach box", box.error());
+    return *box;
+}
+
+// Writes values whose words are all equal, 1 .. COUNT, one locked set() each.
+int boxWriter(const std::string& path, const std::string& name, std::uint64_t count)
+{
+    auto region = openExisting(path);
+    attachOrDie(*region, "box-writer");
+    auto box = attachBox(*region, name);
+    say("writing");
+    for (std::uint64_t i = 1; i <= count; ++i) {
+        if (auto set = box.set(boxWords(i)); !set)
+            fail("set", set.error());
+    }
+    say("done " + std::to_string(count));
+    return 0;
+}
+
+// Dies inside a set(): after its STEPS-th container journal step.
+int boxCrash(const std::string& path, const std::string& name, int steps)
+{
+    auto region = openExisting(path);
+    attachOrDie(*region, "box-crash");
+    auto box = attachBox(*region, name);
+    testing::killSelfAfterContainerSteps(steps);
+    if (auto set = box.set(boxWords(0xdead)); !set)
+        fail("set", set.error());
+    testing::killSelfAfterContainerSteps(0);
+    say("survived");
+    return 3;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -800,6 +843,14 @@ int main(int argc, char** argv)
         if (argc != 6 && argc != 7)
             usage(argv[1]);
         return fuzz(path, argv[3], number(argv[4]), number(argv[5]), argc == 7 ? number(argv[6]) : 0);
+    }
+    if (command == "box-writer") {
+        need(2);
+        return boxWriter(path, argv[3], number(argv[4]));
+    }
+    if (command == "box-crash") {
+        need(2);
+        return boxCrash(path, argv[3], static_cast<int>(number(argv[4])));
     }
     if (command == "lock-probe") {
         need(0);
