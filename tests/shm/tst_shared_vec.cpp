@@ -203,6 +203,29 @@ private slots:
         QVERIFY(m_region->checkSanity());
     }
 
+    void oneOperationLargerThanTheJournalGrowsIt()
+    {
+        // 2,000 strings in one element: 2,000 allocations journaled by one push, four times what
+        // the initial 16 KiB journal holds.
+        auto vec = SharedVec<SharedVec<SharedString>>::create(*m_region, "deep");
+        QVERIFY(vec);
+        std::vector<std::string> element;
+        for (int i = 0; i < 2000; ++i)
+            element.push_back("item " + std::to_string(i));
+        const auto journalBefore = vec->ref().header()->journalCapacity;
+        QVERIFY(vec->push(element));
+        QVERIFY(vec->ref().header()->journalCapacity > journalBefore);
+        auto back = vec->get(0);
+        QVERIFY(back);
+        QCOMPARE(*back, element);
+        QVERIFY(vec->set(0, {}));
+        QVERIFY(m_region->checkSanity());
+        QVERIFY(SharedVec<SharedVec<SharedString>>::destroy(*m_region, "deep"));
+        auto stats = m_region->stats();
+        QVERIFY(stats);
+        QCOMPARE(stats->usedBlocks, 1u);
+    }
+
     void batchGuardHoldsTheLockAcrossOperations()
     {
         auto vec = SharedVec<std::int64_t>::create(*m_region, "batch");

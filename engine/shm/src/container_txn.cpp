@@ -267,6 +267,15 @@ RegionExpected<void> ContainerTxn::lock()
     m_locked = true;
     h = m_container.header();
     if (ownerDied || atomic(h->journalUsed).load(std::memory_order_acquire) != 0 || (h->sequence & 1) != 0) {
+        // The region first: a holder killed inside a region transaction for this container (a
+        // journal switch, an allocation and its record) is rolled back before the journal is read.
+        if (LockedRegion repaired(impl); !repaired.ok()) {
+            if (ownerDied)
+                lock.markConsistent();
+            unlock();
+            return unexpected(repaired.error());
+        }
+        h = m_container.header();
         m_writing = (h->sequence & 1) != 0;
         m_dirty = true;
         rollback();
@@ -319,10 +328,10 @@ RegionExpected<void> ContainerTxn::save(std::uint64_t offset, std::uint64_t byte
 {
     beginWriting();
     ContainerHeader& h = header();
-    const std::uint64_t used = h.journalUsed;
     const std::uint64_t need = sizeof(ContainerJournalEntry) + roundUp8(bytes);
-    if (need > h.journalCapacity - used)
-        return unexpected(RegionError::JournalFull);
+    if (auto room = reserveJournal(need); !room)
+        return room;
+    const std::uint64_t used = h.journalUsed;
     auto* entry = at<ContainerJournalEntry>(h.journalOffset + used);
     const void* source = at(offset, bytes);
     if (!entry || !source || !at(h.journalOffset + used, need))
@@ -337,6 +346,40 @@ RegionExpected<void> ContainerTxn::save(std::uint64_t offset, std::uint64_t byte
     return {};
 }
 
+RegionExpected<void> ContainerTxn::reserveJournal(std::uint64_t bytes)
+{
+    const ContainerHeader& h = header();
+    const std::uint64_t used = h.journalUsed & ~kJournalCommitted;
+    if (used <= h.journalCapacity && bytes <= h.journalCapacity - used)
+        return {};
+    if (used > h.journalCapacity || bytes > kMaxJournalBytes)
+        return unexpected(used > h.journalCapacity ? RegionError::Corrupt : RegionError::JournalFull);
+    std::uint64_t capacity = h.journalCapacity * 2;
+    while (capacity - used < bytes)
+        capacity *= 2;
+    if (capacity > kMaxJournalBytes)
+        return unexpected(RegionError::JournalFull);
+    // The bigger journal is allocated, filled with the live entries and switched to, and the old one
+    // freed, in one region transaction: a process killed on the way leaves one journal or the other.
+    RegionImpl& impl = RegionAccess::impl(region());
+    const std::uint64_t headerOffset = m_container.offset();
+    bool switched = false;
+    auto fresh = impl.allocateLocked(capacity, 16, kPublished, [&](Transaction& txn, std::uint64_t block) {
+        const RegionView& view = impl.view;
+        auto* locked = view.at<ContainerHeader>(headerOffset);
+        if (!locked || !view.contains(block, capacity) || !view.contains(locked->journalOffset, used))
+            return;
+        std::memcpy(view.base + block, view.base + locked->journalOffset, used);
+        const std::uint64_t old = locked->journalOffset;
+        txn.set(locked->journalOffset, block);
+        txn.set(locked->journalCapacity, capacity);
+        switched = Allocator(view).deallocate(old, txn).hasValue();
+    });
+    if (!fresh)
+        return unexpected(fresh.error());
+    return switched ? RegionExpected<void>() : unexpected(RegionError::Corrupt);
+}
+
 RegionExpected<void> ContainerTxn::set(std::uint64_t& word, std::uint64_t value)
 {
     if (auto saved = save(&word, sizeof word); !saved)
@@ -349,11 +392,11 @@ RegionExpected<std::uint64_t> ContainerTxn::allocate(std::uint64_t bytes, std::u
 {
     beginWriting();
     m_dirty = true;
+    if (auto room = reserveJournal(sizeof(ContainerJournalEntry)); !room)
+        return unexpected(room.error());
     RegionImpl& impl = RegionAccess::impl(region());
     const ContainerHeader& h = header();
     const std::uint64_t used = h.journalUsed;
-    if (sizeof(ContainerJournalEntry) > h.journalCapacity - used)
-        return unexpected(RegionError::JournalFull);
     const std::uint64_t entryOffset = h.journalOffset + used;
     const std::uint64_t usedOffset = m_container.offset() + offsetof(ContainerHeader, journalUsed);
     // The block and the record of it are made in one region transaction.
@@ -381,10 +424,10 @@ RegionExpected<std::uint64_t> ContainerTxn::allocate(std::uint64_t bytes, std::u
 RegionExpected<void> ContainerTxn::release(std::uint64_t offset)
 {
     beginWriting();
+    if (auto room = reserveJournal(sizeof(ContainerJournalEntry)); !room)
+        return room;
     ContainerHeader& h = header();
     const std::uint64_t used = h.journalUsed;
-    if (sizeof(ContainerJournalEntry) > h.journalCapacity - used)
-        return unexpected(RegionError::JournalFull);
     auto* entry = at<ContainerJournalEntry>(h.journalOffset + used);
     if (!entry)
         return unexpected(RegionError::Corrupt);

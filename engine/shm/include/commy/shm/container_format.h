@@ -26,6 +26,8 @@ inline constexpr std::uint32_t kContainerMagic = 0x52544e43; // "CNTR"
 inline constexpr std::uint64_t kContainerLockBytes = 64;
 inline constexpr std::uint64_t kContainerBodyBytes = 64;
 inline constexpr std::uint64_t kJournalCommitted = std::uint64_t { 1 } << 63;
+// A container's undo journal doubles when one operation needs more room, up to this size.
+inline constexpr std::uint64_t kMaxJournalBytes = std::uint64_t { 64 } << 20;
 
 // A contiguous array: SharedVec, SharedString, and every nested string or vector.
 struct VecBody {

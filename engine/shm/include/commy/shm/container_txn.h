@@ -125,6 +125,8 @@ private:
     }
     RegionExpected<void> lock();
     void unlock();
+    // Makes room for `bytes` more journal bytes, doubling the journal block when it is full.
+    RegionExpected<void> reserveJournal(std::uint64_t bytes);
     void beginWriting();
     void endWriting();
 
