@@ -169,8 +169,7 @@ public:
     template <class Visit> RegionExpected<void> forEach(Visit&& visit) const
     {
         return this->run([&](detail::ContainerTxn& txn) {
-            return Ops::forEachFrom(txn, this->bodyAt(), nullptr, [&](std::uint64_t slot) {
-                const unsigned char* cell = Ops::cell(txn, slot);
+            return Ops::forEachFrom(txn, this->bodyAt(), nullptr, [&](const unsigned char* cell) {
                 visit(Ops::keyOf(txn, cell), Ops::valueOf(txn, cell));
                 return true;
             });
@@ -181,10 +180,9 @@ public:
     RegionExpected<void> forEachInRange(const KeyLookup& lo, const KeyLookup& hi, Visit&& visit) const
     {
         return this->run([&](detail::ContainerTxn& txn) {
-            return Ops::forEachFrom(txn, this->bodyAt(), &lo, [&](std::uint64_t slot) {
-                if (Ops::compareAt(txn, slot, hi) >= 0)
+            return Ops::forEachFrom(txn, this->bodyAt(), &lo, [&](const unsigned char* cell) {
+                if (Ops::compareCell(txn, cell, hi) >= 0)
                     return false;
-                const unsigned char* cell = Ops::cell(txn, slot);
                 visit(Ops::keyOf(txn, cell), Ops::valueOf(txn, cell));
                 return true;
             });
@@ -203,8 +201,8 @@ public:
     {
         std::vector<Key> result;
         auto walked = this->run([&](detail::ContainerTxn& txn) {
-            return Ops::forEachFrom(txn, this->bodyAt(), nullptr, [&](std::uint64_t slot) {
-                result.push_back(Ops::keyAt(txn, slot));
+            return Ops::forEachFrom(txn, this->bodyAt(), nullptr, [&](const unsigned char* cell) {
+                result.push_back(Ops::keyOf(txn, cell));
                 return true;
             });
         });
@@ -216,8 +214,8 @@ public:
     {
         std::vector<Value> result;
         auto walked = this->run([&](detail::ContainerTxn& txn) {
-            return Ops::forEachFrom(txn, this->bodyAt(), nullptr, [&](std::uint64_t slot) {
-                result.push_back(Ops::valueAt(txn, slot));
+            return Ops::forEachFrom(txn, this->bodyAt(), nullptr, [&](const unsigned char* cell) {
+                result.push_back(Ops::valueOf(txn, cell));
                 return true;
             });
         });

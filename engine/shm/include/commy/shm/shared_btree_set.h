@@ -122,8 +122,8 @@ public:
     template <class Visit> RegionExpected<void> forEach(Visit&& visit) const
     {
         return this->run([&](detail::ContainerTxn& txn) {
-            return Ops::forEachFrom(txn, this->bodyAt(), nullptr, [&](std::uint64_t slot) {
-                visit(Ops::keyAt(txn, slot));
+            return Ops::forEachFrom(txn, this->bodyAt(), nullptr, [&](const unsigned char* cell) {
+                visit(Ops::keyOf(txn, cell));
                 return true;
             });
         });
@@ -132,10 +132,10 @@ public:
     template <class Visit> RegionExpected<void> forEachInRange(const Lookup& lo, const Lookup& hi, Visit&& visit) const
     {
         return this->run([&](detail::ContainerTxn& txn) {
-            return Ops::forEachFrom(txn, this->bodyAt(), &lo, [&](std::uint64_t slot) {
-                if (Ops::compareAt(txn, slot, hi) >= 0)
+            return Ops::forEachFrom(txn, this->bodyAt(), &lo, [&](const unsigned char* cell) {
+                if (Ops::compareCell(txn, cell, hi) >= 0)
                     return false;
-                visit(Ops::keyAt(txn, slot));
+                visit(Ops::keyOf(txn, cell));
                 return true;
             });
         });

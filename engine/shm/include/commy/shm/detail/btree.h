@@ -288,6 +288,10 @@ public:
     {
         return KeyTraits::compare(txn, *txn.at<KeyStored>(slot), key);
     }
+    static int compareCell(const ContainerTxn& txn, const unsigned char* cell, const KeyLookup& key)
+    {
+        return KeyTraits::compare(txn, *reinterpret_cast<const KeyStored*>(cell), key);
+    }
     // The bytes of the element in `slot` (a slot inside a checked node).
     static const unsigned char* cell(const ContainerTxn& txn, std::uint64_t slot)
     {
@@ -308,11 +312,13 @@ public:
     static std::uint64_t lowerBound(
         const ContainerTxn& txn, const BTreeNodes& nodes, std::uint64_t node, std::uint64_t count, const KeyLookup& key)
     {
+        // The slots lie in the leaf-sized front of every node.
+        const unsigned char* cells = nodes.bytes(nodes.slot(node, 0), count * kGeometry.slotBytes);
         std::uint64_t lo = 0;
         std::uint64_t hi = count;
         while (lo < hi) {
             const std::uint64_t mid = lo + (hi - lo) / 2;
-            if (compareAt(txn, nodes.slot(node, mid), key) < 0)
+            if (compareCell(txn, cells + mid * kGeometry.slotBytes, key) < 0)
                 lo = mid + 1;
             else
                 hi = mid;
@@ -364,8 +370,8 @@ public:
         return std::uint64_t { 0 };
     }
 
-    // Calls `visit(slot)` for every element from the first not below `*from` (all when `from` is
-    // null), in key order, until it returns false.
+    // Calls `visit(cell)` with the bytes of every element from the first not below `*from` (all
+    // when `from` is null), in key order, until it returns false. `visit` may not change the tree.
     template <class Visit>
     static RegionExpected<void> forEachFrom(
         const ContainerTxn& txn, std::uint64_t bodyAt, const KeyLookup* from, Visit&& visit)
@@ -386,10 +392,15 @@ public:
             }
             const std::uint64_t count = h->count;
             const std::uint64_t start = bound ? lowerBound(txn, nodes, node, count, *bound) : 0;
+            const auto cellsOf = [&] { return nodes.bytes(nodes.slot(node, 0), count * kGeometry.slotBytes); };
+            const unsigned char* cells = cellsOf();
             for (std::uint64_t i = start; i <= count; ++i) {
-                if (!leaf && !self(self, nodes.child(node, i), depth + 1, i == start ? bound : nullptr))
-                    return false;
-                if (i < count && !visit(nodes.slot(node, i)))
+                if (!leaf) {
+                    if (!self(self, nodes.child(node, i), depth + 1, i == start ? bound : nullptr))
+                        return false;
+                    cells = cellsOf(); // the walk below may have remapped
+                }
+                if (i < count && !visit(cells + i * kGeometry.slotBytes))
                     return false;
             }
             return true;
@@ -410,12 +421,12 @@ public:
         std::optional<KeyValue> previous;
         std::uint64_t index = 0;
         std::optional<std::string> problem;
-        auto walked = forEachFrom(txn, bodyAt, nullptr, [&](std::uint64_t slot) {
-            if (previous && KeyTraits::compare(txn, *txn.at<KeyStored>(slot), *previous) <= 0) {
+        auto walked = forEachFrom(txn, bodyAt, nullptr, [&](const unsigned char* cell) {
+            if (previous && compareCell(txn, cell, *previous) <= 0) {
                 problem = "element " + std::to_string(index) + " is not above the one before it";
                 return false;
             }
-            previous = keyAt(txn, slot);
+            previous = keyOf(txn, cell);
             ++index;
             return true;
         });
