@@ -1,7 +1,7 @@
 // SharedBTreeMap / SharedBTreeSet against std::map / std::set: the same random operations applied
-// to both, contents compared after every step, through a growth to height >= 3 and a shrink that
-// merges most nodes away again; full regions; a full undo journal; attach checks; destroy; the
-// type-erased walker the tools read trees through.
+// to both, contents compared after every step and the tree checked every 4 steps, through a growth
+// to height >= 3 and a shrink that merges most nodes away again; full regions; a full undo
+// journal; attach checks; destroy; the type-erased walker the tools read trees through.
 
 #include "shm_test_support.h"
 
@@ -119,11 +119,11 @@ private slots:
         QCOMPARE(SharedBTreeSet<Big>::geometry().capacity, 5u);
     }
 
-    void mapOfIntegersMatchesStdMap() { runMapModel<std::int64_t, std::int64_t>(10000, 2500); }
-    void mapOfStringKeysMatchesStdMap() { runMapModel<SharedString, std::int64_t>(5000, 1200); }
-    void mapOfStringValuesMatchesStdMap() { runMapModel<std::int32_t, SharedString>(5000, 1200); }
-    void setOfIntegersMatchesStdSet() { runSetModel<std::int64_t>(16000, 4000); }
-    void setOfStringsMatchesStdSet() { runSetModel<SharedString>(6000, 1500); }
+    void mapOfIntegersMatchesStdMap() { runMapModel<std::int64_t, std::int64_t>(7200, 1800); }
+    void mapOfStringKeysMatchesStdMap() { runMapModel<SharedString, std::int64_t>(3200, 800); }
+    void mapOfStringValuesMatchesStdMap() { runMapModel<std::int32_t, SharedString>(3200, 800); }
+    void setOfIntegersMatchesStdSet() { runSetModel<std::int64_t>(14400, 3600); }
+    void setOfStringsMatchesStdSet() { runSetModel<SharedString>(4400, 1100); }
 
     void firstLastAndRangesOnAFixedMap()
     {
@@ -552,13 +552,13 @@ private:
         for (int step = 0;; ++step) {
             if (phase == Phase::Grow && model.size() >= peak)
                 phase = Phase::Mix;
-            if (phase == Phase::Mix && ++mixSteps > 1000)
+            if (phase == Phase::Mix && ++mixSteps > 600)
                 phase = Phase::Shrink;
             if (phase == Phase::Shrink && model.size() <= 10)
                 break;
             const unsigned op = rng() % 100;
-            const unsigned inserts = phase == Phase::Grow ? 70 : (phase == Phase::Mix ? 35 : 10);
-            const unsigned removes = inserts + (phase == Phase::Grow ? 5 : (phase == Phase::Mix ? 35 : 65));
+            const unsigned inserts = phase == Phase::Grow ? 70 : (phase == Phase::Mix ? 35 : 5);
+            const unsigned removes = inserts + (phase == Phase::Grow ? 5 : (phase == Phase::Mix ? 35 : 70));
             if (!cleared && model.size() >= peak / 4) {
                 cleared = true;
                 QVERIFY(map.clear());
@@ -639,7 +639,7 @@ private:
                     ++it;
             }));
             QVERIFY2(same && it == model.end(), qPrintable(QStringLiteral("step %1").arg(step)));
-            if (step % 8 == 0 || model.size() < 64)
+            if (step % 4 == 0 || model.size() < 64)
                 expectSane(map, step);
             expectLogHeight(map, model.size(), maxHeight);
         }
@@ -673,13 +673,13 @@ private:
         for (int step = 0;; ++step) {
             if (phase == Phase::Grow && model.size() >= peak)
                 phase = Phase::Mix;
-            if (phase == Phase::Mix && ++mixSteps > 1000)
+            if (phase == Phase::Mix && ++mixSteps > 600)
                 phase = Phase::Shrink;
             if (phase == Phase::Shrink && model.empty())
                 break;
             const unsigned op = rng() % 100;
-            const unsigned inserts = phase == Phase::Grow ? 70 : (phase == Phase::Mix ? 35 : 10);
-            const unsigned removes = inserts + (phase == Phase::Grow ? 5 : (phase == Phase::Mix ? 35 : 65));
+            const unsigned inserts = phase == Phase::Grow ? 70 : (phase == Phase::Mix ? 35 : 5);
+            const unsigned removes = inserts + (phase == Phase::Grow ? 5 : (phase == Phase::Mix ? 35 : 70));
             if (!cleared && model.size() >= peak / 4) {
                 cleared = true;
                 QVERIFY(set.clear());
@@ -735,7 +735,7 @@ private:
                     ++it;
             }));
             QVERIFY2(same && it == model.end(), qPrintable(QStringLiteral("step %1").arg(step)));
-            if (step % 8 == 0 || model.size() < 64)
+            if (step % 4 == 0 || model.size() < 64)
                 expectSane(set, step);
             expectLogHeight(set, model.size(), maxHeight);
         }
