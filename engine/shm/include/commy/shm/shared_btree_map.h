@@ -137,8 +137,9 @@ public:
             return true;
         });
     }
-    // Removes every entry. Entries that own blocks are dropped a leaf at a time in committed
-    // steps, so the journal stays small; a process killed in between leaves a smaller, sound map.
+    // Removes every entry, a leaf at a time, committing whenever the undo journal might not hold
+    // the next leaf (a large map frees many nodes and strings): a process killed in between leaves
+    // a smaller, sound map. Each committed step bumps the version.
     RegionExpected<void> clear()
     {
         return this->run([&](detail::ContainerTxn& txn) { return Ops::clear(txn, this->bodyAt()); });

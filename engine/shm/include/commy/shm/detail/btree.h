@@ -878,7 +878,7 @@ public:
         return edit.txn().release(root);
     }
 
-    // Removes `key`, which must be in the tree; drops what it owns when `drop`.
+    // Removes `key`, which must be in the tree, and drops what it owns (at commit).
     static RegionExpected<void> removeExisting(ContainerTxn& txn, std::uint64_t bodyAt, const KeyLookup& key)
     {
         auto b = body(txn, bodyAt);
