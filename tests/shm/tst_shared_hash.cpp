@@ -501,6 +501,51 @@ private slots:
         QCOMPARE(*map->get(5), std::optional<std::uint64_t>(50));
     }
 
+    void lockFreeReadsFollowGrowthAndRefuseDestroyedMaps()
+    {
+        // The lock-free path keeps the header's and the table's addresses between calls; they must
+        // follow the region when it grows (remap) and never be used once the file was cut below them.
+        const QString path = m_dir.filePath(QStringLiteral("cached.region"));
+        auto created = createRegion(path, 1 << 20, true, 64 << 20);
+        QVERIFY(created);
+        Region& region = **created;
+        QVERIFY(region.attach("cached"));
+        QVERIFY(SharedVec<std::int64_t>::create(region, "first")); // the root table, before the map
+        auto spacer = region.allocate(16 * 1024); // freed before the shrink: puts pages between
+        QVERIFY(spacer);
+        auto writer = SharedHashMap<std::uint64_t, std::uint64_t>::create(region, "cached");
+        QVERIFY(writer);
+        auto reader = SharedHashMap<std::uint64_t, std::uint64_t>::attach(region, "cached");
+        QVERIFY(reader);
+        QVERIFY(writer->insert(1, 10));
+        QCOMPARE(*reader->get(1), std::optional<std::uint64_t>(10)); // addresses cached
+        const std::uint64_t sizeBefore = region.size();
+        for (std::uint64_t i = 2; i < 60000; ++i)
+            QVERIFY(writer->insert(i, i * 10));
+        QVERIFY(region.size() > sizeBefore); // grown, remapped
+        for (std::uint64_t i = 1; i < 60000; i += 997)
+            QCOMPARE(*reader->get(i), std::optional<std::uint64_t>(i * 10));
+
+        QVERIFY((SharedHashMap<std::uint64_t, std::uint64_t>::destroy(region, "cached")));
+        auto afterDestroy = reader->get(1);
+        QVERIFY(!afterDestroy);
+        QVERIFY(region.deallocate(*spacer));
+        auto shrunk = region.shrinkToUsage();
+        QVERIFY(shrunk);
+        QCOMPARE(region.size(), *shrunk);
+        QVERIFY2(*shrunk <= reader->ref().offset(),
+            qPrintable(QStringLiteral("shrunk to %1, header at %2, min %3")
+                           .arg(*shrunk)
+                           .arg(reader->ref().offset())
+                           .arg(Region::minRegionSize())));
+        // The header lies past the end of the file now: an error, not a fault.
+        auto afterShrink = reader->get(1);
+        QVERIFY(!afterShrink);
+        COMPARE_ERROR(afterShrink.error(), RegionError::Corrupt);
+        auto contains = reader->contains(2);
+        QVERIFY(!contains);
+    }
+
     void walkerVisitsFullSlotsInSlotOrder()
     {
         auto map = SharedHashMap<std::uint64_t, std::uint64_t>::create(*m_region, "walked");
@@ -580,19 +625,40 @@ private slots:
         control = static_cast<unsigned char*>(m_region->pointer(good.table, good.capacity));
         control[fullSlot] = 0x80;
 
-        const std::vector<std::function<void(format::HashBody&)>> changes {
-            [](format::HashBody& b) { b.capacity = std::uint64_t { 1 } << 50; },
-            [](format::HashBody& b) { b.table = ~std::uint64_t { 0 } - 64; },
-            [](format::HashBody& b) { b.slotBytes = 8; },
-            [](format::HashBody& b) { b.length = b.capacity; },
-            [](format::HashBody& b) { b.tombstones = b.capacity; },
+        // The lock-free read uses only the table's offset and capacity (the slot layout comes from
+        // the types): damage there makes get() fail; damage elsewhere it reads past, correctly.
+        // Every locked operation checks the whole body.
+        struct Damage {
+            std::function<void(format::HashBody&)> change;
+            bool failsLookups;
         };
-        for (std::size_t i = 0; i < changes.size(); ++i) {
-            damage(changes[i]);
+        const std::vector<Damage> damages {
+            { [](format::HashBody& b) { b.capacity = std::uint64_t { 1 } << 50; }, true },
+            { [](format::HashBody& b) { b.table = ~std::uint64_t { 0 } - 64; }, true },
+            { [](format::HashBody& b) { b.capacity = 3; }, true },
+            { [](format::HashBody& b) { b.slotBytes = 8; }, false },
+            { [](format::HashBody& b) { b.length = b.capacity; }, false },
+            { [](format::HashBody& b) { b.tombstones = b.capacity; }, false },
+        };
+        for (std::size_t i = 0; i < damages.size(); ++i) {
+            damage(damages[i].change);
             QVERIFY(structureProblem(*map));
-            auto got = map->get(3);
-            QVERIFY2(!got, qPrintable(QStringLiteral("change %1").arg(i)));
-            COMPARE_ERROR(got.error(), RegionError::Corrupt);
+            // A fresh handle too, which has no table address cached from before the damage.
+            auto fresh = SharedHashMap<std::uint64_t, std::uint64_t>::attach(*m_region, "damaged");
+            QVERIFY(fresh);
+            for (const auto* handle : { &*map, &*fresh }) {
+                auto got = handle->get(3);
+                if (damages[i].failsLookups) {
+                    QVERIFY2(!got, qPrintable(QStringLiteral("damage %1").arg(i)));
+                    COMPARE_ERROR(got.error(), RegionError::Corrupt);
+                } else {
+                    QVERIFY2(
+                        got && *got == std::optional<std::uint64_t>(3), qPrintable(QStringLiteral("damage %1").arg(i)));
+                }
+            }
+            auto size = map->size();
+            QVERIFY(!size);
+            COMPARE_ERROR(size.error(), RegionError::Corrupt);
             auto inserted = map->insert(1000, 1);
             QVERIFY(!inserted);
             COMPARE_ERROR(inserted.error(), RegionError::Corrupt);

@@ -28,6 +28,8 @@ template <class K, class V> class SharedHashMap : public detail::TypedContainer<
     using Ops = detail::HashOps<KeyTraits, ValueTraits>;
     using ValueStored = typename ValueTraits::Stored;
     friend Base;
+    // Where the lock-free reads found the table last (see detail/hash_table.h).
+    mutable detail::HashTableCache m_readCache;
     static constexpr bool kOptimisticReads = detail::PlainElement<K> && detail::PlainElement<V>;
 
 public:
@@ -90,8 +92,9 @@ public:
         if constexpr (kOptimisticReads) {
             if (!this->handle().batch()) {
                 Value value;
-                if (auto found = Ops::optimisticFind(this->ref(), key, &value))
-                    return *found ? std::optional<Value>(value) : std::optional<Value>();
+                const auto found = Ops::optimisticFind(this->ref(), m_readCache, key, &value);
+                if (found != Ops::Optimistic::Busy)
+                    return found == Ops::Optimistic::Found ? std::optional<Value>(value) : std::optional<Value>();
             }
         }
         return this->run([&](detail::ContainerTxn& txn) -> RegionExpected<std::optional<Value>> {
@@ -110,8 +113,9 @@ public:
     {
         if constexpr (kOptimisticReads) {
             if (!this->handle().batch()) {
-                if (auto found = Ops::optimisticFind(this->ref(), key, static_cast<void*>(nullptr)))
-                    return *found;
+                const auto found = Ops::optimisticFind(this->ref(), m_readCache, key, static_cast<void*>(nullptr));
+                if (found != Ops::Optimistic::Busy)
+                    return found == Ops::Optimistic::Found;
             }
         }
         return this->run([&](detail::ContainerTxn& txn) -> RegionExpected<bool> {

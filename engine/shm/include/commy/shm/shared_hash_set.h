@@ -24,6 +24,8 @@ template <class T> class SharedHashSet : public detail::TypedContainer<SharedHas
     using Traits = detail::ElementTraits<T>;
     using Ops = detail::HashOps<Traits>;
     friend Base;
+    // Where the lock-free reads found the table last (see detail/hash_table.h).
+    mutable detail::HashTableCache m_readCache;
     static constexpr bool kOptimisticReads = detail::PlainElement<T>;
 
 public:
@@ -85,8 +87,9 @@ public:
     {
         if constexpr (kOptimisticReads) {
             if (!this->handle().batch()) {
-                if (auto found = Ops::optimisticFind(this->ref(), value, static_cast<void*>(nullptr)))
-                    return *found;
+                const auto found = Ops::optimisticFind(this->ref(), m_readCache, value, static_cast<void*>(nullptr));
+                if (found != Ops::Optimistic::Busy)
+                    return found == Ops::Optimistic::Found;
             }
         }
         return this->run([&](detail::ContainerTxn& txn) -> RegionExpected<bool> {

@@ -25,6 +25,7 @@
 #include <commy/shm/container_format.h>
 #include <commy/shm/container_txn.h>
 #include <commy/shm/element_traits.h>
+#include <commy/shm/region_format.h>
 
 #include <array>
 #include <atomic>
@@ -34,6 +35,7 @@
 #include <cstring>
 #include <optional>
 #include <type_traits>
+#include <utility>
 
 namespace commy::shm::detail {
 
@@ -112,6 +114,44 @@ struct HashGeometry {
     std::uint64_t blockAlign() const { return slotAlign > 16 ? slotAlign : 16; }
 };
 
+struct HashScan {
+    std::uint64_t found = ~std::uint64_t { 0 }; // the slot whose key matched
+    std::uint64_t free = ~std::uint64_t { 0 }; // the first deleted or empty slot on the way (if asked for)
+    bool ended = false; // reached the key or an empty slot; false: no empty slot in the whole table
+};
+
+// Walks the probe sequence of `hash`, calling `match(slot)` for each slot with the hash's tag, in
+// probe order, until it returns true or an empty slot ends the sequence. One control byte at a
+// time on purpose: the usual probe ends at its first slot, and with a predicted branch the CPU
+// loads that slot's key while the control byte is still on its way. (A scan of eight control
+// bytes as one word makes the key's address depend on the loaded word: two cache misses in a row
+// instead of two at once, measured a third slower on large tables.)
+template <bool kWantFree, class Match>
+HashScan hashScan(unsigned char* control, std::uint64_t capacity, std::uint64_t hash, Match&& match)
+{
+    HashScan result;
+    const unsigned char tag = hashTag(hash);
+    std::uint64_t index = hashHome(hash, capacity);
+    for (std::uint64_t step = 0; step < capacity; ++step) {
+        const unsigned char c = std::atomic_ref<unsigned char>(control[index]).load(std::memory_order_relaxed);
+        if (c == tag && match(index)) {
+            result.found = index;
+            result.ended = true;
+            return result;
+        }
+        if constexpr (kWantFree) {
+            if ((c == kHashEmpty || c == kHashDeleted) && result.free == ~std::uint64_t { 0 })
+                result.free = index;
+        }
+        if (c == kHashEmpty) {
+            result.ended = true;
+            return result;
+        }
+        index = index + 1 == capacity ? 0 : index + 1;
+    }
+    return result;
+}
+
 // What is wrong with a body's fields (nullptr when nothing): they agree with the element layout
 // and the counts with the capacity. Reads nothing but the body.
 inline const char* hashShapeProblem(const format::HashBody& b, const HashGeometry& g)
@@ -126,7 +166,7 @@ inline const char* hashShapeProblem(const format::HashBody& b, const HashGeometr
         return "more entries than slots";
     if (hashOverloaded(b.length + b.tombstones, b.capacity))
         return "load above 7/8";
-    if (b.table % g.slotAlign != 0)
+    if (b.table % g.blockAlign() != 0)
         return "misaligned table block";
     return nullptr;
 }
@@ -147,6 +187,22 @@ inline const char* hashBodyProblem(
         *control = table;
     return nullptr;
 }
+
+// Addresses a lock-free reader keeps between calls, so that the next read skips Region::pointer().
+// Addresses stay usable for the Region's lifetime (remapping keeps earlier mappings), as long as
+// the file still reaches them:
+// - the header, while the region's generation is the one seen when the address was checked: the
+//   file only gets shorter through shrinkToUsage(), which bumps the generation before it cuts;
+// - the table block, while a validated body still names it (same offset and capacity): a live
+//   block is never cut off.
+struct HashTableCache {
+    format::ContainerHeader* header = nullptr;
+    std::uint64_t* generationWord = nullptr; // the region header's generation, in the header's mapping
+    std::uint64_t generation = 0;
+    std::uint64_t table = 0;
+    std::uint64_t capacity = 0;
+    unsigned char* control = nullptr;
+};
 
 // What a map's value contributes to a slot; nothing for a set (ValueTraits = void).
 template <class ValueTraits> struct HashValueInfo {
@@ -233,24 +289,13 @@ template <class KeyTraits, class ValueTraits = void> struct HashOps {
         Probe result;
         if (t.capacity() == 0)
             return result;
-        const unsigned char tag = hashTag(hash);
-        std::uint64_t index = hashHome(hash, t.capacity());
-        for (std::uint64_t step = 0; step < t.capacity(); ++step, index = t.next(index)) {
-            const unsigned char control = t.controlOf(index);
-            if (control == kHashEmpty) {
-                if (result.free == npos)
-                    result.free = index;
-                return result;
-            }
-            if (control == tag && KeyTraits::equals(txn, t.key(index), key)) {
-                result.found = index;
-                return result;
-            }
-            if (control == kHashDeleted && result.free == npos)
-                result.free = index;
-        }
-        // The load limit keeps an empty slot in every valid table.
-        return unexpected(RegionError::Corrupt);
+        const HashScan scan = hashScan<true>(t.control, t.capacity(), hash,
+            [&](std::uint64_t slot) { return KeyTraits::equals(txn, t.key(slot), key); });
+        if (!scan.ended)
+            return unexpected(RegionError::Corrupt); // the load limit keeps an empty slot in every valid table
+        result.found = scan.found;
+        result.free = scan.free;
+        return result;
     }
 
     static RegionExpected<void> setControl(ContainerTxn& txn, const Table& t, std::uint64_t index, unsigned char value)
@@ -508,20 +553,24 @@ template <class KeyTraits, class ValueTraits = void> struct HashOps {
     // word: a writer makes it odd before its first change to anything reachable (ContainerTxn does
     // so on its first save / allocate / release) and even again only once the operation is
     // committed or rolled back, including the frees of dropped blocks. The reader:
-    //   1. loads the sequence (acquire); odd means a writer is inside an operation: retry;
-    //   2. copies the body and probes the table with relaxed atomic loads only, with every offset
-    //      bounds-checked by Region::pointer() and at most `capacity` steps, because what it reads
-    //      may be torn or stale (the table may have been replaced and its block reused by then);
+    //   1. loads the sequence (acquire); odd means a writer is inside an operation: try again;
+    //   2. loads the table's offset and capacity and probes the table with relaxed atomic loads
+    //      only, at most `capacity` steps, inside a block whose bounds were checked against the
+    //      mapping (Region::pointer()), because what it reads may be torn or stale: the table may
+    //      have been replaced, and its block reused, since step 1;
     //   3. copies the key and value out, then an acquire fence and a second load of the sequence:
     //      if it is unchanged no writer ran in between, so the copy is a committed state.
-    // A stale mapping is harmless: remapping keeps earlier mappings of this Region alive.
-    // Not covered: a shrinkToUsage() that cuts the file between step 2's bounds check and the read,
-    // exactly over an old table released a moment before. Reads past the end of a truncated file
-    // raise SIGBUS; shrinking is an explicit maintenance call and the window is a few nanoseconds.
+    // After four failed tries it takes the lock (a writer killed mid-operation leaves the sequence
+    // odd until the next locker repairs the container). Addresses are kept between calls (see
+    // HashTableCache); a stale mapping is harmless, as remapping keeps earlier mappings alive.
+    // Not covered: a shrinkToUsage() by another process that cuts the file in the few nanoseconds
+    // between a check and the read that follows it, exactly over a block (an old table, or the
+    // header of a map destroyed meanwhile) this reader is about to touch: reading past the end of
+    // a truncated file raises SIGBUS. The locked path has the same window for the header.
     // Keys and values that own blocks (strings, vectors) are not read this way: following their
     // offsets without the lock would need the same checks for every nested block.
 
-    enum class Optimistic { Found, Absent, Retry };
+    enum class Optimistic { Found, Absent, Busy };
 
     template <class T> static T relaxedCopy(unsigned char* from)
     {
@@ -544,72 +593,94 @@ template <class KeyTraits, class ValueTraits = void> struct HashOps {
             return std::memcmp(&stored, &key, sizeof(KeyStored)) == 0;
     }
 
-    // One attempt; `out` receives the value (maps) when Found.
-    template <class Out>
-    static Optimistic tryOptimisticFind(const ContainerRef& ref, const KeyStored& key, std::uint64_t hash, Out* out)
+    // The container header's address, from the cache while the region's generation holds.
+    static format::ContainerHeader* cachedHeader(const ContainerRef& ref, HashTableCache& cache)
     {
-        static_assert(PlainElement<KeyStored>);
-        format::ContainerHeader* h = ref.header();
+        if (cache.header
+            && std::atomic_ref<std::uint64_t>(*cache.generationWord).load(std::memory_order_acquire)
+                == cache.generation)
+            return cache.header;
+        cache.header = nullptr;
+        Region& region = ref.region();
+        auto* h = static_cast<format::ContainerHeader*>(region.pointer(ref.offset(), sizeof(format::ContainerHeader)));
         if (!h)
-            return Optimistic::Retry;
-        std::atomic_ref<std::uint64_t> sequence(h->sequence);
-        const std::uint64_t before = sequence.load(std::memory_order_acquire);
-        if ((before & 1) != 0
-            || std::atomic_ref<std::uint32_t>(h->magic).load(std::memory_order_relaxed) != format::kContainerMagic)
-            return Optimistic::Retry;
-        // The whole body, so that a damaged one is refused here as on the locked path.
-        std::array<std::uint64_t, sizeof(format::HashBody) / 8> words;
-        for (std::size_t i = 0; i < words.size(); ++i)
-            words[i] = std::atomic_ref<std::uint64_t>(*static_cast<std::uint64_t*>(static_cast<void*>(h->body + i * 8)))
-                           .load(std::memory_order_relaxed);
-        const auto b = std::bit_cast<format::HashBody>(words);
-        if (hashShapeProblem(b, kGeometry))
-            return Optimistic::Retry;
-        const std::uint64_t capacity = b.capacity;
-        Optimistic result = Optimistic::Absent;
-        if (capacity != 0) {
-            const std::uint64_t bytes = kGeometry.tableBytes(capacity);
-            auto* control = static_cast<unsigned char*>(ref.region().pointer(b.table, bytes));
-            if (!control)
-                return Optimistic::Retry;
-            unsigned char* slotArray = control + kGeometry.slotsOffset(capacity);
-            const unsigned char tag = hashTag(hash);
-            std::uint64_t index = hashHome(hash, capacity);
-            std::uint64_t step = 0;
-            for (; step < capacity; ++step) {
-                const unsigned char c = std::atomic_ref<unsigned char>(control[index]).load(std::memory_order_relaxed);
-                if (c == kHashEmpty)
-                    break;
-                if (c == tag) {
-                    unsigned char* slot = slotArray + index * kGeometry.slotBytes;
-                    if (plainEquals(relaxedCopy<KeyStored>(slot), key)) {
-                        if constexpr (!std::is_void_v<Out>)
-                            *out = relaxedCopy<Out>(slot + kGeometry.valueOffset);
-                        result = Optimistic::Found;
-                        break;
-                    }
-                }
-                index = index + 1 == capacity ? 0 : index + 1;
-            }
-            if (step == capacity)
-                return Optimistic::Retry; // no empty slot: a torn read
-        }
-        std::atomic_thread_fence(std::memory_order_acquire);
-        return sequence.load(std::memory_order_relaxed) == before ? result : Optimistic::Retry;
+            return nullptr;
+        // The region header sits at the start of the same mapping.
+        auto* base = static_cast<unsigned char*>(static_cast<void*>(h)) - ref.offset();
+        auto* regionHeader = static_cast<format::RegionHeader*>(static_cast<void*>(base));
+        std::uint64_t* word = &regionHeader->geometry.generation;
+        const std::uint64_t generation = std::atomic_ref<std::uint64_t>(*word).load(std::memory_order_acquire);
+        // Checked again after the generation was read: a shrink that cut the header off before the
+        // read is seen here, one after it moves the generation.
+        if (region.pointer(ref.offset(), sizeof(format::ContainerHeader)) == nullptr)
+            return nullptr;
+        cache.header = h;
+        cache.generationWord = word;
+        cache.generation = generation;
+        return h;
     }
 
-    // Found / Absent, or nullopt when writers kept the sequence moving: take the lock then.
+    // Looks `key` up without the lock; `out` (void for a set) receives the value when Found. Busy
+    // when writers kept the sequence moving for every attempt (or the body did not validate): take
+    // the lock then.
     template <class Out>
-    static std::optional<bool> optimisticFind(const ContainerRef& ref, const KeyStored& key, Out* out)
+    static Optimistic optimisticFind(const ContainerRef& ref, HashTableCache& cache, const KeyStored& key, Out* out)
     {
+        static_assert(PlainElement<KeyStored>);
         constexpr int kAttempts = 4;
         const std::uint64_t hash = KeyTraits::hashLookup(key);
         for (int attempt = 0; attempt < kAttempts; ++attempt) {
-            const Optimistic r = tryOptimisticFind(ref, key, hash, out);
-            if (r != Optimistic::Retry)
-                return r == Optimistic::Found;
+            format::ContainerHeader* h = cachedHeader(ref, cache);
+            if (!h)
+                return Optimistic::Busy;
+            std::atomic_ref<std::uint64_t> sequence(h->sequence);
+            const std::uint64_t before = sequence.load(std::memory_order_acquire);
+            if ((before & 1) != 0
+                || std::atomic_ref<std::uint32_t>(h->magic).load(std::memory_order_relaxed) != format::kContainerMagic)
+                continue;
+            // Only what this read uses: the table's offset and capacity. The slot layout comes from
+            // the element types; counts do not matter to a lookup. Both are checked as on the
+            // locked path: a capacity out of range or a block outside the mapping sends the call
+            // to the lock, which reports Corrupt.
+            auto* body = static_cast<format::HashBody*>(static_cast<void*>(h->body));
+            const std::uint64_t table = std::atomic_ref<std::uint64_t>(body->table).load(std::memory_order_relaxed);
+            const std::uint64_t capacity
+                = std::atomic_ref<std::uint64_t>(body->capacity).load(std::memory_order_relaxed);
+            Optimistic result = Optimistic::Absent;
+            if (capacity != 0 || table != 0) {
+                if (table != cache.table || capacity != cache.capacity) {
+                    const std::uint64_t bytes = kGeometry.tableBytes(capacity);
+                    if (bytes == 0 || capacity < kMinHashCapacity || table % kGeometry.blockAlign() != 0)
+                        continue;
+                    cache.table = 0;
+                    cache.capacity = 0;
+                    cache.control = static_cast<unsigned char*>(ref.region().pointer(table, bytes));
+                    if (!cache.control)
+                        continue;
+                    cache.table = table;
+                    cache.capacity = capacity;
+                }
+                unsigned char* control = cache.control;
+                unsigned char* slotArray = control + kGeometry.slotsOffset(capacity);
+                const auto matches = [&](std::uint64_t slot) {
+                    unsigned char* at = slotArray + slot * kGeometry.slotBytes;
+                    if (!plainEquals(relaxedCopy<KeyStored>(at), key))
+                        return false;
+                    if constexpr (!std::is_void_v<Out>)
+                        *out = relaxedCopy<Out>(at + kGeometry.valueOffset);
+                    return true;
+                };
+                const HashScan scan = hashScan<false>(control, capacity, hash, matches);
+                if (!scan.ended)
+                    continue; // no empty slot: a torn read
+                if (scan.found != npos)
+                    result = Optimistic::Found;
+            }
+            std::atomic_thread_fence(std::memory_order_acquire);
+            if (sequence.load(std::memory_order_relaxed) == before)
+                return result;
         }
-        return std::nullopt;
+        return Optimistic::Busy;
     }
 };
 
