@@ -89,13 +89,12 @@ public:
     }
     RegionExpected<std::optional<Value>> get(const KeyLookup& key) const
     {
+        // Lock-free first, also inside a batch (where the lock held keeps writers out).
         if constexpr (kOptimisticReads) {
-            if (!this->handle().batch()) {
-                Value value;
-                const auto found = Ops::optimisticFind(this->ref(), m_readCache, key, &value);
-                if (found != Ops::Optimistic::Busy)
-                    return found == Ops::Optimistic::Found ? std::optional<Value>(value) : std::optional<Value>();
-            }
+            Value value;
+            const auto found = Ops::optimisticFind(this->ref(), m_readCache, key, &value);
+            if (found != Ops::Optimistic::Busy)
+                return found == Ops::Optimistic::Found ? std::optional<Value>(value) : std::optional<Value>();
         }
         return this->run([&](detail::ContainerTxn& txn) -> RegionExpected<std::optional<Value>> {
             auto t = Ops::open(txn, this->bodyAt());
@@ -112,11 +111,9 @@ public:
     RegionExpected<bool> contains(const KeyLookup& key) const
     {
         if constexpr (kOptimisticReads) {
-            if (!this->handle().batch()) {
-                const auto found = Ops::optimisticFind(this->ref(), m_readCache, key, static_cast<void*>(nullptr));
-                if (found != Ops::Optimistic::Busy)
-                    return found == Ops::Optimistic::Found;
-            }
+            const auto found = Ops::optimisticFind(this->ref(), m_readCache, key, static_cast<void*>(nullptr));
+            if (found != Ops::Optimistic::Busy)
+                return found == Ops::Optimistic::Found;
         }
         return this->run([&](detail::ContainerTxn& txn) -> RegionExpected<bool> {
             auto index = Ops::find(txn, this->bodyAt(), key);

@@ -86,11 +86,9 @@ public:
     RegionExpected<bool> contains(const Lookup& value) const
     {
         if constexpr (kOptimisticReads) {
-            if (!this->handle().batch()) {
-                const auto found = Ops::optimisticFind(this->ref(), m_readCache, value, static_cast<void*>(nullptr));
-                if (found != Ops::Optimistic::Busy)
-                    return found == Ops::Optimistic::Found;
-            }
+            const auto found = Ops::optimisticFind(this->ref(), m_readCache, value, static_cast<void*>(nullptr));
+            if (found != Ops::Optimistic::Busy)
+                return found == Ops::Optimistic::Found;
         }
         return this->run([&](detail::ContainerTxn& txn) -> RegionExpected<bool> {
             auto index = Ops::find(txn, this->bodyAt(), value);
