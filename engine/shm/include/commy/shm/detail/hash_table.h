@@ -21,6 +21,9 @@
 //
 // Every stored offset and count is checked against the mapping before it is used (the file may
 // be damaged); a table that does not fit its geometry is Corrupt.
+//
+// Reads. Lookups of plain keys and values run without the lock, validated by the header's seqlock
+// word (optimisticFind() below); everything else runs in a ContainerTxn under the lock.
 
 #include <commy/shm/container_format.h>
 #include <commy/shm/container_txn.h>
@@ -33,7 +36,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <optional>
 #include <type_traits>
 #include <utility>
 
