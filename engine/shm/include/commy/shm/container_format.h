@@ -46,16 +46,16 @@ struct DequeBody {
 };
 static_assert(sizeof(DequeBody) == 32);
 
-// An open-addressing hash table: one control byte per slot, then the slots (key, value) at
-// `slotsOffset` inside the same block.
+// An open-addressing hash table (detail/hash_table.h): one control byte per slot (0 empty, 1 deleted,
+// 0x80 | 7 hash bits full), then the slots (key, value) at `slotsOffset` inside the same block.
 struct HashBody {
     std::uint64_t table; // payload offset of the table block; 0 while capacity is 0
-    std::uint64_t capacity; // slots, a power of two (or 0)
-    std::uint64_t length; // live entries
-    std::uint64_t tombstones; // deleted slots not yet reused
-    std::uint64_t slotsOffset; // from the start of the table block to the first slot
-    std::uint64_t slotBytes; // bytes per slot (key, value, padding)
-    std::uint64_t valueOffset; // from the start of a slot to its value
+    std::uint64_t capacity; // slots: 0, or at least 8 (growth is 1.5x, so not a power of two)
+    std::uint64_t length; // full slots (live entries)
+    std::uint64_t tombstones; // deleted slots not yet reused; length + tombstones <= 7/8 capacity
+    std::uint64_t slotsOffset; // from the start of the table block to the first slot (0 while capacity is 0)
+    std::uint64_t slotBytes; // bytes per slot (key, value, padding; 0 while capacity is 0)
+    std::uint64_t valueOffset; // from the start of a slot to its value (0 for sets)
 };
 static_assert(sizeof(HashBody) == 56);
 
