@@ -347,6 +347,8 @@ RegionExpected<void> Region::removeRoot(std::string_view name)
     RootEntry* entry = roots.find(name);
     if (!entry)
         return unexpected(RegionError::RootNotFound);
+    if (entry->kind != static_cast<std::uint32_t>(RootKind::Bytes))
+        return unexpected(RegionError::TypeMismatch);
     Transaction txn(view);
     const std::uint64_t offset = roots.erase(*entry, txn);
     return finish(view, txn, allocator.deallocate(offset, txn));
