@@ -433,21 +433,23 @@ public:
         return false;
     }
 
-    // A block of its own, referred to by its payload offset, holding at least `bytes`.
-    bool claim(std::uint64_t payload, std::uint64_t bytes, Role role, const std::string& what)
+    // A block of its own, referred to (from the word at `from`) by its payload offset, holding at
+    // least `bytes`. A failure is reported where the reference is.
+    bool claim(std::uint64_t payload, std::uint64_t bytes, Role role, const std::string& what, std::uint64_t from)
     {
+        const std::string named = what + " at " + std::to_string(payload);
         const BlockInfo* block = containing(payload);
         if (!block || block->offset + format::kBlockHeaderBytes != payload)
-            return fail(payload, what + " does not start a block");
-        if (!usable(*block, payload, what))
+            return fail(from, named + " does not start a block");
+        if (!usable(*block, from, named))
             return false;
         if (block->size - format::kBlockHeaderBytes < bytes)
-            return fail(payload,
-                what + " needs " + std::to_string(bytes) + " bytes, its block holds "
+            return fail(from,
+                named + " needs " + std::to_string(bytes) + " bytes, its block holds "
                     + std::to_string(block->size - format::kBlockHeaderBytes));
         const auto [it, inserted] = m_owned.emplace(payload, role);
         if (!inserted && !(role == Role::Structure && it->second == Role::Structure))
-            return fail(payload, what + " is a block the container already owns");
+            return fail(from, named + " is a block the container already owns");
         return true;
     }
 
@@ -490,7 +492,7 @@ public:
         std::uint64_t bytes = 0;
         if (!multiplyAdd(body.capacity, itemBytes, 0, bytes))
             return fail(slot, "a nested array's capacity overflows");
-        if (!claim(body.data, bytes, Role::Nested, "a nested array"))
+        if (!claim(body.data, bytes, Role::Nested, "a nested array", slot))
             return false;
         if (node.type == ElementType::Vec && ownsBlocks(chain[level + 1].type)) {
             for (std::uint64_t i = 0; i < body.length; ++i) {
@@ -545,7 +547,7 @@ bool claimBodyBlocks(BlockAudit& audit, RootKind kind, const ContainerHeader& h,
             return true;
         if (!multiplyAdd(body.capacity, h.keySize, 0, bytes))
             return audit.fail(bodyAt, "the vector's capacity overflows");
-        return audit.claim(body.data, bytes, Role::Structure, "the element array");
+        return audit.claim(body.data, bytes, Role::Structure, "the element array", bodyAt);
     }
     case RootKind::VecDeque: {
         const auto body = load<format::DequeBody>(h.body);
@@ -553,11 +555,11 @@ bool claimBodyBlocks(BlockAudit& audit, RootKind kind, const ContainerHeader& h,
             return true;
         if (!multiplyAdd(body.capacity, h.keySize, 0, bytes))
             return audit.fail(bodyAt, "the deque's capacity overflows");
-        return audit.claim(body.data, bytes, Role::Structure, "the ring buffer");
+        return audit.claim(body.data, bytes, Role::Structure, "the ring buffer", bodyAt);
     }
     case RootKind::Box: {
         const auto body = load<format::BoxBody>(h.body);
-        return body.data == 0 || audit.claim(body.data, body.bytes, Role::Structure, "the boxed value");
+        return body.data == 0 || audit.claim(body.data, body.bytes, Role::Structure, "the boxed value", bodyAt);
     }
     case RootKind::HashMap:
     case RootKind::HashSet: {
@@ -566,12 +568,12 @@ bool claimBodyBlocks(BlockAudit& audit, RootKind kind, const ContainerHeader& h,
             return true;
         if (!multiplyAdd(body.capacity, body.slotBytes, body.slotsOffset, bytes))
             return audit.fail(bodyAt, "the hash table's size overflows");
-        return audit.claim(body.table, bytes, Role::Structure, "the hash table");
+        return audit.claim(body.table, bytes, Role::Structure, "the hash table", bodyAt);
     }
     case RootKind::BTreeMap:
     case RootKind::BTreeSet: {
         const auto body = load<format::BTreeBody>(h.body);
-        return body.root == 0 || audit.claim(body.root, body.nodeBytes, Role::Structure, "the root node");
+        return body.root == 0 || audit.claim(body.root, body.nodeBytes, Role::Structure, "the root node", bodyAt);
     }
     case RootKind::Bytes:
         break;
@@ -641,8 +643,9 @@ Expected<std::vector<std::uint64_t>, CorruptionReport> auditContainer(Region& re
     const ContainerHeader& header = txn->header(); // fetched again: the walk may have remapped
     const std::uint64_t keySize = header.keySize;
     const std::uint64_t valueSize = header.valueSize;
-    if (!audit.claim(at, sizeof(ContainerHeader), Role::Header, "the container header")
-        || !audit.claim(header.journalOffset, header.journalCapacity, Role::Journal, "the undo journal")
+    if (!audit.claim(at, sizeof(ContainerHeader), Role::Header, "the container header", at)
+        || !audit.claim(header.journalOffset, header.journalCapacity, Role::Journal, "the undo journal",
+            at + offsetof(ContainerHeader, journalOffset))
         || !claimBodyBlocks(audit, root->kind, header, txn->bodyOffset()))
         return unexpected(audit.failure());
     if (auto problem = walker->check(*txn))
