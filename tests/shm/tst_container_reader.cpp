@@ -610,6 +610,11 @@ private slots:
         QVERIFY(block);
         QVERIFY(m_region->createRoot("plain", *block));
         QVERIFY(m_region->removeRoot("plain"));
+        // So is a root that only says it is a vector: its block holds no container header.
+        block = m_region->allocate(32);
+        QVERIFY(block);
+        QVERIFY(m_region->createRoot("labelled", *block, RootKind::Vec, "vec<u8>"));
+        QVERIFY(m_region->removeRoot("labelled"));
         // The class's destroy() removes the container with everything it owns.
         auto stats = m_region->stats();
         QVERIFY(stats);
