@@ -14,14 +14,33 @@
 #include <commy/shm/shared_string.h>
 #include <commy/shm/shared_vec.h>
 
+// The other container families, when this build has them.
+#if __has_include(<commy/shm/shared_vec_deque.h>)
+#include <commy/shm/shared_box.h>
+#include <commy/shm/shared_vec_deque.h>
+#define COMMY_TEST_HAVE_DEQUE 1
+#endif
+#if __has_include(<commy/shm/shared_hash_map.h>)
+#include <commy/shm/shared_hash_map.h>
+#include <commy/shm/shared_hash_set.h>
+#define COMMY_TEST_HAVE_HASH 1
+#endif
+#if __has_include(<commy/shm/shared_btree_map.h>)
+#include <commy/shm/shared_btree_map.h>
+#include <commy/shm/shared_btree_set.h>
+#define COMMY_TEST_HAVE_BTREE 1
+#endif
+
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QtTest>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -590,6 +609,146 @@ private slots:
         Q_UNUSED(spare);
     }
 
+    void dequesAndBoxes()
+    {
+#ifdef COMMY_TEST_HAVE_DEQUE
+        auto deque = SharedVecDeque<std::int32_t>::create(*m_region, "deque");
+        QVERIFY(deque);
+        REQUIRE_WALKER(*m_region, "deque", "container_walk_linear");
+        // Pops at the front and pushes at the back make the ring wrap around.
+        for (std::int32_t i = 1; i <= 6; ++i)
+            QVERIFY(deque->pushBack(i));
+        for (int i = 0; i < 3; ++i)
+            QVERIFY(deque->popFront());
+        for (std::int32_t i = 7; i <= 9; ++i)
+            QVERIFY(deque->pushBack(i));
+        QVERIFY(deque->pushFront(3));
+        QCOMPARE(texts("deque"), (QStringList { "3", "4", "5", "6", "7", "8", "9" }));
+        QCOMPARE(summaryOf("deque").kindName, std::string("vecdeque"));
+        QCOMPARE(summaryOf("deque").descriptor, std::string("deque<i32>"));
+        QCOMPARE(summaryOf("deque").valueType, std::string("i32"));
+        auto page = ContainerReader::open(*m_region, "deque")->elements(5, 10);
+        QVERIFY(page && page->size() == 2);
+        QCOMPARE((*page)[0].index, 5u);
+        QCOMPARE(QByteArray::fromStdString((*page)[1].value), QByteArray("9"));
+
+        auto number = SharedBox<std::int64_t>::create(*m_region, "box", -42);
+        QVERIFY(number);
+        QCOMPARE(texts("box"), QStringList { "-42" });
+        QCOMPARE(summaryOf("box").kindName, std::string("box"));
+        QCOMPARE(summaryOf("box").length, 1u);
+        auto text = SharedBox<SharedString>::create(*m_region, "boxed text", "in a box");
+        QVERIFY(text);
+        QCOMPARE(texts("boxed text"), QStringList { "\"in a box\"" });
+        QCOMPARE(jsonValues("boxed text")[0].toString(), QStringLiteral("in a box"));
+        checkAllOwnTheirBlocks();
+#else
+        QSKIP("this build has no SharedVecDeque / SharedBox");
+#endif
+    }
+
+    void hashMapsAndSets()
+    {
+#ifdef COMMY_TEST_HAVE_HASH
+        auto map = SharedHashMap<std::int64_t, SharedString>::create(*m_region, "hashmap");
+        QVERIFY(map);
+        REQUIRE_WALKER(*m_region, "hashmap", "container_walk_hash");
+        QMap<QString, QString> expected;
+        for (std::int64_t i = 0; i < 300; ++i) {
+            QVERIFY(map->insert(i * 7, "value " + std::to_string(i)));
+            expected.insert(QString::number(i * 7), QStringLiteral("\"value %1\"").arg(i));
+        }
+        for (std::int64_t i = 0; i < 300; i += 3) {
+            QVERIFY(map->remove(i * 7)); // tombstones the walk must skip
+            expected.remove(QString::number(i * 7));
+        }
+        const ContainerSummary summary = summaryOf("hashmap");
+        QCOMPARE(summary.kindName, std::string("hashmap"));
+        QCOMPARE(summary.keyType, std::string("i64"));
+        QCOMPARE(summary.valueType, std::string("string"));
+        QCOMPARE(summary.length, std::uint64_t(expected.size()));
+        // Every entry once, in slot order, over pages.
+        QMap<QString, QString> seen;
+        auto reader = ContainerReader::open(*m_region, "hashmap");
+        QVERIFY(reader);
+        for (std::uint64_t offset = 0; offset < summary.length; offset += 64) {
+            auto page = reader->elements(offset, 64);
+            QVERIFY(page);
+            for (const DecodedElement& element : *page) {
+                QVERIFY(element.hasKey);
+                QVERIFY(!seen.contains(QString::fromStdString(element.key)));
+                seen.insert(QString::fromStdString(element.key), QString::fromStdString(element.value));
+            }
+        }
+        QCOMPARE(seen, expected);
+        auto json = reader->toJson(0, 1);
+        QVERIFY(json);
+        const QJsonObject first = parseJson(*json).value(QStringLiteral("elements")).toArray()[0].toObject();
+        QVERIFY(first.value(QStringLiteral("key")).isDouble());
+        QVERIFY(first.value(QStringLiteral("value")).isString());
+        QCOMPARE(parseJson(*json).value(QStringLiteral("keyType")).toString(), QStringLiteral("i64"));
+
+        auto set = SharedHashSet<SharedString>::create(*m_region, "hashset");
+        QVERIFY(set);
+        for (const char* word : { "pear", "apple", "fig" })
+            QVERIFY(set->insert(word));
+        QStringList words = texts("hashset");
+        words.sort();
+        QCOMPARE(words, (QStringList { "\"apple\"", "\"fig\"", "\"pear\"" }));
+        QCOMPARE(summaryOf("hashset").kindName, std::string("hashset"));
+        QVERIFY(summaryOf("hashset").keyType.empty());
+        checkAllOwnTheirBlocks();
+#else
+        QSKIP("this build has no SharedHashMap / SharedHashSet");
+#endif
+    }
+
+    void btreeMapsAndSets()
+    {
+#ifdef COMMY_TEST_HAVE_BTREE
+        auto map = SharedBTreeMap<std::int64_t, SharedVec<std::int32_t>>::create(*m_region, "btreemap");
+        QVERIFY(map);
+        REQUIRE_WALKER(*m_region, "btreemap", "container_walk_btree");
+        std::vector<std::int64_t> keys(500);
+        for (std::size_t i = 0; i < keys.size(); ++i)
+            keys[i] = static_cast<std::int64_t>(i) * 2 - 300;
+        std::mt19937_64 rng(5);
+        std::shuffle(keys.begin(), keys.end(), rng);
+        for (const std::int64_t key : keys)
+            QVERIFY(map->insert(key, { static_cast<std::int32_t>(key), 1 }));
+        for (std::size_t i = 0; i < 100; ++i)
+            QVERIFY(map->remove(keys[i]));
+        std::sort(keys.begin() + 100, keys.end());
+        const ContainerSummary summary = summaryOf("btreemap");
+        QCOMPARE(summary.kindName, std::string("btreemap"));
+        QCOMPARE(summary.descriptor, std::string("btreemap<i64,vec<i32>>"));
+        QCOMPARE(summary.length, 400u);
+        auto reader = ContainerReader::open(*m_region, "btreemap");
+        QVERIFY(reader);
+        // Key order, and a page from the middle starts at its rank.
+        auto all = reader->elements(0, 1000);
+        QVERIFY(all && all->size() == 400);
+        for (std::size_t i = 0; i < 400; ++i) {
+            const std::int64_t key = keys[100 + i];
+            QCOMPARE(QString::fromStdString((*all)[i].key), QString::number(key));
+            QCOMPARE(QString::fromStdString((*all)[i].value), QStringLiteral("[%1, 1]").arg(key));
+        }
+        auto page = reader->elements(250, 3);
+        QVERIFY(page && page->size() == 3);
+        QCOMPARE((*page)[0].index, 250u);
+        QCOMPARE(QString::fromStdString((*page)[0].key), QString::number(keys[350]));
+
+        auto set = SharedBTreeSet<SharedString>::create(*m_region, "btreeset");
+        QVERIFY(set);
+        for (const char* word : { "pear", "apple", "fig" })
+            QVERIFY(set->insert(word));
+        QCOMPARE(texts("btreeset"), (QStringList { "\"apple\"", "\"fig\"", "\"pear\"" }));
+        checkAllOwnTheirBlocks();
+#else
+        QSKIP("this build has no SharedBTreeMap / SharedBTreeSet");
+#endif
+    }
+
     void removeRootRefusesContainers()
     {
         auto vec = SharedVec<SharedString>::create(*m_region, "kept");
@@ -635,6 +794,38 @@ private:
         for (const DecodedElement& element : *elements)
             result << QString::fromStdString(element.value);
         return result;
+    }
+
+    ContainerSummary summaryOf(const char* root)
+    {
+        auto reader = ContainerReader::open(*m_region, root);
+        if (!reader)
+            return {};
+        auto summary = reader->summary();
+        return summary ? *summary : ContainerSummary {};
+    }
+
+    // Every container passes checkContainer(), and together with the root table they own exactly
+    // the blocks in use.
+    void checkAllOwnTheirBlocks()
+    {
+        auto stats = m_region->stats();
+        QVERIFY(stats);
+        auto roots = m_region->roots();
+        QVERIFY(roots);
+        std::set<std::uint64_t> owned { stats->rootTableOffset };
+        std::size_t count = 1;
+        for (const RootInfo& root : *roots) {
+            auto checked = checkContainer(*m_region, root.name);
+            QVERIFY2(checked, checked ? "" : checked.error().description.c_str());
+            auto blocks = containerBlocks(*m_region, root.name);
+            QVERIFY(blocks);
+            owned.insert(blocks->begin(), blocks->end());
+            count += blocks->size();
+        }
+        QCOMPARE(owned.size(), count);
+        const std::vector<std::uint64_t> used = usedPayloads(*m_region);
+        QCOMPARE(std::set<std::uint64_t>(used.begin(), used.end()), owned);
     }
 
     QJsonArray jsonValues(const char* root)

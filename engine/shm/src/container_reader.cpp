@@ -572,8 +572,14 @@ bool claimBodyBlocks(BlockAudit& audit, RootKind kind, const ContainerHeader& h,
     }
     case RootKind::BTreeMap:
     case RootKind::BTreeSet: {
+        // The root may be a leaf, which has no child array: a leaf's bytes at least.
         const auto body = load<format::BTreeBody>(h.body);
-        return body.root == 0 || audit.claim(body.root, body.nodeBytes, Role::Structure, "the root node", bodyAt);
+        if (body.root == 0)
+            return true;
+        std::uint64_t children = 0;
+        if (!multiplyAdd(body.nodeCapacity, 8, 8, children) || children > body.nodeBytes)
+            return audit.fail(bodyAt, "the B-tree's node size is smaller than its child array");
+        return audit.claim(body.root, body.nodeBytes - children, Role::Structure, "the root node", bodyAt);
     }
     case RootKind::Bytes:
         break;
