@@ -15,6 +15,7 @@
 #include <commy/shm/region.h>
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +23,25 @@
 namespace commy::shm::detail {
 
 enum class ElementType : std::uint8_t { I8, I16, I32, I64, U8, U16, U32, U64, F32, F64, Bool, Char, Pod, String, Vec };
+
+// Strings and vectors are stored as a VecBody whose array is a block of their own.
+inline bool ownsBlocks(ElementType type) { return type == ElementType::String || type == ElementType::Vec; }
+
+// The container kinds (all but Bytes); a root may record any number.
+inline bool knownKind(RootKind kind)
+{
+    const auto value = static_cast<std::uint32_t>(kind);
+    return value >= static_cast<std::uint32_t>(RootKind::Vec)
+        && value <= static_cast<std::uint32_t>(RootKind::VecDeque);
+}
+
+// A copy of a T stored at `p`, which may be unaligned or hold any bytes.
+template <class T> T load(const void* p)
+{
+    T value;
+    std::memcpy(&value, p, sizeof value);
+    return value;
+}
 
 // One level of an element type; a Vec's items are described by the next node of its chain.
 struct TypeNode {
