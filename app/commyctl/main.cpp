@@ -29,6 +29,7 @@ const std::map<QString, Command>& regionCommands()
         { QStringLiteral("resize"), runResize },
         { QStringLiteral("shrink"), runShrink },
         { QStringLiteral("cleanup"), runCleanup },
+        { QStringLiteral("dump"), runDump },
         { QStringLiteral("worker"), runWorker },
         { QStringLiteral("torture"), runTortureCommand },
         { QStringLiteral("demo"), runDemo },
@@ -49,6 +50,7 @@ QString overview()
         "  resize PATH --size N                             grow online\n"
         "  shrink PATH                                      trim free tail space\n"
         "  cleanup PATH [--json]                            free dead processes' slots and blocks\n"
+        "  dump PATH ROOT [--offset N] [--limit N] [--json] decode a container's elements\n"
         "  worker PATH --seed N [--name NAME] [--ops N]     self-verifying random load\n"
         "  torture PATH --workers N --seconds S --kill-interval-ms M [--seed N] [--size N] [--kills N] [--json]\n"
         "  demo [--seconds S]                               torture on a temporary region until Ctrl-C\n"

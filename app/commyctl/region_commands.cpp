@@ -5,6 +5,8 @@
 #include "exit_codes.h"
 #include "region_report.h"
 
+#include <commy/shm/container_reader.h>
+
 #include <QJsonDocument>
 
 namespace {
@@ -120,7 +122,9 @@ int runInfo(const QStringList& args)
 int runCheck(const QStringList& args)
 {
     CommandParser parser(QStringLiteral("region check"), QStringLiteral("PATH"),
-        QStringLiteral("Checks the region's consistency. Exit codes: 0 consistent, 1 inconsistent, 2 cannot open."));
+        QStringLiteral("Checks the region's consistency, then every container's (which first recovers an operation a "
+                       "killed process left half done). Exit codes: 0 consistent, 1 inconsistent, 2 cannot open or "
+                       "cannot check."));
     parser.addPositional(kPath, QStringLiteral("The region file."));
     if (!parser.parse(args))
         return ExitOk;
@@ -141,7 +145,37 @@ int runCheck(const QStringList& args)
                      .arg(QString::fromStdString(sane.error().description)));
         return ExitFailed;
     }
-    printOut(QStringLiteral("consistent"));
+    auto roots = region->roots();
+    if (!roots)
+        return reportFailure(QStringLiteral("cannot list the roots of"), path, roots.error());
+    int containers = 0, inconsistent = 0, unchecked = 0;
+    for (const shm::RootInfo& root : *roots) {
+        if (root.kind == shm::RootKind::Bytes)
+            continue;
+        ++containers;
+        const QString name = QString::fromStdString(root.name);
+        auto checked = shm::checkContainer(*region, root.name);
+        if (checked)
+            continue;
+        const shm::CorruptionReport& report = checked.error();
+        if (report.error != shm::RegionError::Corrupt) {
+            ++unchecked;
+            printErr(
+                QStringLiteral("cannot check container %1: %2").arg(name, QString::fromStdString(report.description)));
+            continue;
+        }
+        ++inconsistent;
+        printErr(QStringLiteral("container %1 inconsistent at offset %2 (%3): %4")
+                     .arg(name, formatHex(report.offset))
+                     .arg(report.offset)
+                     .arg(QString::fromStdString(report.description)));
+    }
+    if (inconsistent > 0)
+        return ExitFailed;
+    if (unchecked > 0)
+        return ExitCannotOpen;
+    printOut(containers == 0 ? QStringLiteral("consistent")
+                             : QStringLiteral("consistent (%1 containers checked)").arg(containers));
     return ExitOk;
 }
 
@@ -236,6 +270,61 @@ int runCleanup(const QStringList& args)
         printJson(cleanupToJson(*report));
     else
         printLines(cleanupToText(*report));
+    return ExitOk;
+}
+
+int runDump(const QStringList& args)
+{
+    CommandParser parser(QStringLiteral("region dump"), QStringLiteral("PATH ROOT [--offset N] [--limit N] [--json]"),
+        QStringLiteral("Decodes elements [offset, offset + limit) of the container ROOT from its type alone (a "
+                       "string root is one value: its bytes [offset, offset + limit)). Exit codes: 0 shown, 1 no such "
+                       "container, 2 cannot open the region or the container is damaged."));
+    parser.addPositional(kPath, QStringLiteral("The region file."));
+    parser.addPositional(QStringLiteral("ROOT"), QStringLiteral("The container's root name."));
+    parser.addOption(QCommandLineOption(
+        QStringLiteral("offset"), QStringLiteral("First element to show (default 0)."), QStringLiteral("N")));
+    parser.addOption(QCommandLineOption(
+        QStringLiteral("limit"), QStringLiteral("Most elements to show (default 100)."), QStringLiteral("N")));
+    parser.addOption(jsonOption());
+    if (!parser.parse(args))
+        return ExitOk;
+    constexpr std::uint64_t kMax = ~std::uint64_t { 0 };
+    const std::uint64_t offset
+        = parser.isSet(QStringLiteral("offset")) ? parser.number(QStringLiteral("offset"), 0, kMax) : 0;
+    const std::uint64_t limit
+        = parser.isSet(QStringLiteral("limit")) ? parser.number(QStringLiteral("limit"), 0, kMax) : 100;
+    const QString path = parser.positional(0);
+    const QString root = parser.positional(1);
+    auto region = openExistingOrReport(path);
+    if (!region)
+        return ExitCannotOpen;
+
+    const auto failed = [&](shm::RegionError error) {
+        printErr(QStringLiteral("commyctl: cannot dump %1 in %2: %3")
+                     .arg(root, path,
+                         error == shm::RegionError::TypeMismatch ? QStringLiteral("not a container this build can read")
+                                                                 : QLatin1String(shm::errorMessage(error))));
+        return error == shm::RegionError::RootNotFound || error == shm::RegionError::TypeMismatch ? ExitFailed
+                                                                                                  : ExitCannotOpen;
+    };
+    auto reader = shm::ContainerReader::open(*region, root.toStdString());
+    if (!reader)
+        return failed(reader.error());
+    if (parser.isSet(QStringLiteral("json"))) {
+        // Printed as the engine writes it: a JSON number holds a u64 exactly only as text.
+        auto json = reader->toJson(offset, limit);
+        if (!json)
+            return failed(json.error());
+        printOut(QString::fromStdString(*json));
+        return ExitOk;
+    }
+    auto summary = reader->summary();
+    if (!summary)
+        return failed(summary.error());
+    auto elements = reader->elements(offset, limit);
+    if (!elements)
+        return failed(elements.error());
+    printLines(dumpToText(*summary, *elements, offset, limit));
     return ExitOk;
 }
 

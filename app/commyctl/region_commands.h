@@ -18,6 +18,7 @@ int runBlocks(const QStringList& args);
 int runResize(const QStringList& args);
 int runShrink(const QStringList& args);
 int runCleanup(const QStringList& args);
+int runDump(const QStringList& args);
 
 // Opens an existing region, or prints why not and returns null. `localCacheBytes` as RegionOptions.
 std::unique_ptr<shm::Region> openExistingOrReport(

@@ -4,6 +4,7 @@
 
 #include <QJsonArray>
 
+#include <algorithm>
 #include <chrono>
 
 namespace {
@@ -33,31 +34,6 @@ std::uint64_t wallClockNs()
     return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
 }
 
-const char* rootKindName(shm::RootKind kind)
-{
-    switch (kind) {
-    case shm::RootKind::Bytes:
-        return "bytes";
-    case shm::RootKind::Vec:
-        return "vec";
-    case shm::RootKind::String:
-        return "string";
-    case shm::RootKind::Box:
-        return "box";
-    case shm::RootKind::HashMap:
-        return "hashmap";
-    case shm::RootKind::HashSet:
-        return "hashset";
-    case shm::RootKind::BTreeMap:
-        return "btreemap";
-    case shm::RootKind::BTreeSet:
-        return "btreeset";
-    case shm::RootKind::VecDeque:
-        return "vecdeque";
-    }
-    return "unknown";
-}
-
 shm::RegionExpected<RegionSnapshot> takeSnapshot(shm::Region& region)
 {
     RegionSnapshot snapshot;
@@ -70,6 +46,15 @@ shm::RegionExpected<RegionSnapshot> takeSnapshot(shm::Region& region)
     if (!roots)
         return unexpected(roots.error());
     snapshot.roots = std::move(*roots);
+    for (const shm::RootInfo& root : snapshot.roots) {
+        if (root.kind == shm::RootKind::Bytes)
+            continue;
+        // A container this build cannot read, or one that is damaged, is listed without its length.
+        if (auto reader = shm::ContainerReader::open(region, root.name)) {
+            if (auto summary = reader->summary())
+                snapshot.containers.emplace(root.name, std::move(*summary));
+        }
+    }
     auto processes = region.processes();
     if (!processes)
         return unexpected(processes.error());
@@ -102,13 +87,16 @@ QJsonObject snapshotToJson(const RegionSnapshot& snapshot)
     };
     QJsonArray roots;
     for (const shm::RootInfo& root : snapshot.roots) {
-        roots.append(QJsonObject {
+        QJsonObject entry {
             { QStringLiteral("name"), QString::fromStdString(root.name) },
             { QStringLiteral("type"), QString::fromStdString(root.type) },
-            { QStringLiteral("kind"), QLatin1String(rootKindName(root.kind)) },
+            { QStringLiteral("kind"), QLatin1String(shm::rootKindName(root.kind)) },
             { QStringLiteral("offset"), jsonNumber(root.offset) },
             { QStringLiteral("version"), jsonNumber(root.version) },
-        });
+        };
+        if (const auto container = snapshot.containers.find(root.name); container != snapshot.containers.end())
+            entry.insert(QStringLiteral("length"), jsonNumber(container->second.length));
+        roots.append(entry);
     }
     QJsonArray processes;
     for (const shm::ProcessInfo& process : snapshot.processes) {
@@ -168,12 +156,15 @@ QStringList snapshotToText(const RegionSnapshot& snapshot)
     lines << QString();
     lines << QStringLiteral("roots (%1)").arg(snapshot.roots.size());
     for (const shm::RootInfo& root : snapshot.roots) {
-        lines << QStringLiteral("  %1  kind %2  type %3  offset %4  version %5")
-                     .arg(QString::fromStdString(root.name), -24)
-                     .arg(QLatin1String(rootKindName(root.kind)))
-                     .arg(QString::fromStdString(root.type))
-                     .arg(formatHex(root.offset))
-                     .arg(root.version);
+        QString line = QStringLiteral("  %1  kind %2  type %3  offset %4  version %5")
+                           .arg(QString::fromStdString(root.name), -24)
+                           .arg(QLatin1String(shm::rootKindName(root.kind)))
+                           .arg(QString::fromStdString(root.type))
+                           .arg(formatHex(root.offset))
+                           .arg(root.version);
+        if (const auto container = snapshot.containers.find(root.name); container != snapshot.containers.end())
+            line += QStringLiteral("  length %1").arg(container->second.length);
+        lines << line;
     }
     lines << QString();
     lines << QStringLiteral("processes (%1)").arg(snapshot.processes.size());
@@ -262,6 +253,33 @@ QStringList cleanupToText(const shm::CleanupReport& report)
                  .arg(report.lockRecovered ? QStringLiteral("yes") : QStringLiteral("no"));
     lines << QStringLiteral("resize aborted    %1")
                  .arg(report.resizeAborted ? QStringLiteral("yes") : QStringLiteral("no"));
+    return lines;
+}
+
+QStringList dumpToText(const shm::ContainerSummary& summary, const std::vector<shm::DecodedElement>& elements,
+    std::uint64_t offset, std::uint64_t limit)
+{
+    QStringList lines;
+    lines << QStringLiteral("root      %1").arg(QString::fromStdString(summary.name));
+    lines << QStringLiteral("kind      %1").arg(QString::fromStdString(summary.kindName));
+    lines << QStringLiteral("type      %1").arg(QString::fromStdString(summary.descriptor));
+    lines << QStringLiteral("length    %1%2")
+                 .arg(summary.length)
+                 .arg(summary.kind == shm::RootKind::String ? QStringLiteral(" bytes") : QString());
+    lines << QStringLiteral("version   %1").arg(summary.version);
+    if (summary.recoveries > 0)
+        lines << QStringLiteral("recovered %1 interrupted operations").arg(summary.recoveries);
+    if (summary.lockHolderPid != 0)
+        lines << QStringLiteral("locked by pid %1").arg(summary.lockHolderPid);
+    const std::uint64_t end = offset >= summary.length ? offset : offset + std::min(limit, summary.length - offset);
+    lines << QStringLiteral("showing   [%1, %2) of %3").arg(offset).arg(end).arg(summary.length);
+    for (const shm::DecodedElement& element : elements) {
+        lines << (element.hasKey
+                ? QStringLiteral("%1  %2 -> %3")
+                      .arg(element.index, 8)
+                      .arg(QString::fromStdString(element.key), QString::fromStdString(element.value))
+                : QStringLiteral("%1  %2").arg(element.index, 8).arg(QString::fromStdString(element.value)));
+    }
     return lines;
 }
 

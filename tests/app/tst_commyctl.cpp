@@ -2,6 +2,11 @@
 
 #include "commyctl_runner.h"
 
+#include <commy/shm/container_format.h>
+#include <commy/shm/container_reader.h>
+#include <commy/shm/shared_string.h>
+#include <commy/shm/shared_vec.h>
+
 #include <QFile>
 #include <QFileInfo>
 #include <QJsonArray>
@@ -61,8 +66,16 @@ private slots:
     void checkReportsTheOffsetOfACorruptBlock();
     void cleanupReclaimsAKilledWorker();
     void workerDetectsADamagedBlock();
+    void dumpShowsElementsAsText();
+    void dumpPagesThroughJson();
+    void dumpErrors();
+    void infoAndCheckCoverContainers();
 
 private:
+    // Creates a region at `path` holding containers (written by this process through the engine):
+    // "numbers" vec<i64> = i * 3 - 7 for i < 250, "words" vec<string>, "text" string, "raw" bytes.
+    // False when this build has no walker for vectors and strings (then `skip` says why).
+    bool makeContainerRegion(const QString& path, QString& skip);
     // Starts a worker, waits until it has published roots, SIGKILLs it; returns its pid.
     qint64 leaveOrphanRoots(const QString& path, const QString& seed);
     QString regionPath(const QString& name = QStringLiteral("test.region")) const { return m_dir->filePath(name); }
@@ -136,6 +149,14 @@ void TestCommyctl::usageErrors_data()
                                     << QStringLiteral("bogus");
     QTest::newRow("worker without seed") << QStringList { region, QStringLiteral("worker"), path }
                                          << QStringLiteral("--seed is required");
+    QTest::newRow("dump without root") << QStringList { region, QStringLiteral("dump"), path }
+                                       << QStringLiteral("missing ROOT");
+    QTest::newRow("dump with a bad limit") << QStringList { region, QStringLiteral("dump"), path, QStringLiteral("r"),
+        QStringLiteral("--limit"), QStringLiteral("many") }
+                                           << QStringLiteral("--limit");
+    QTest::newRow("dump with a negative offset") << QStringList { region, QStringLiteral("dump"), path,
+        QStringLiteral("r"), QStringLiteral("--offset"), QStringLiteral("-1") }
+                                                 << QStringLiteral("--offset");
     QTest::newRow("torture without options")
         << QStringList { region, QStringLiteral("torture"), path } << QStringLiteral("--workers is required");
     QTest::newRow("torture with no workers") << QStringList { region, QStringLiteral("torture"), path,
@@ -493,6 +514,207 @@ void TestCommyctl::workerDetectsADamagedBlock()
     // Contents are the workers' business; the allocator's structures are untouched.
     result = runCommyctl({ QStringLiteral("region"), QStringLiteral("check"), path });
     QVERIFY2(result.exitedWith(0), describe(result));
+}
+
+bool TestCommyctl::makeContainerRegion(const QString& path, QString& skip)
+{
+    namespace shm = commy::shm;
+    shm::RegionOptions options;
+    options.mode = shm::OpenMode::CreateOnly;
+    options.size = 4 << 20;
+    auto region = shm::Region::open(path.toStdString(), options);
+    if (!region || !(*region)->attach("tst_commyctl")) {
+        skip = QStringLiteral("cannot create the region");
+        return false;
+    }
+    auto numbers = shm::SharedVec<std::int64_t>::create(**region, "numbers");
+    auto words = shm::SharedVec<shm::SharedString>::create(**region, "words");
+    auto text = shm::SharedString::fromStrIn(**region, "text", "hello, world");
+    auto raw = (*region)->allocate(64);
+    if (!numbers || !words || !text || !raw || !(*region)->createRoot("raw", *raw)) {
+        skip = QStringLiteral("cannot create the containers");
+        return false;
+    }
+    for (std::int64_t i = 0; i < 250; ++i) {
+        if (!numbers->push(i * 3 - 7))
+            return false;
+    }
+    for (const char* word : { "alpha", "be\"ta", "caf\xc3\xa9", "\xff" }) {
+        if (!words->push(word))
+            return false;
+    }
+    auto probe = shm::ContainerReader::open(**region, "numbers");
+    if (!probe && probe.error() == shm::RegionError::TypeMismatch) {
+        skip = QStringLiteral("no walker for vectors in this build; it comes with container_walk_linear");
+        return false;
+    }
+    return true;
+}
+
+void TestCommyctl::dumpShowsElementsAsText()
+{
+    const QString path = regionPath();
+    QString skip;
+    if (!makeContainerRegion(path, skip))
+        QSKIP(qPrintable(skip));
+    CtlResult result
+        = runCommyctl({ QStringLiteral("region"), QStringLiteral("dump"), path, QStringLiteral("numbers") });
+    QVERIFY2(result.exitedWith(0), describe(result));
+    const QStringList lines = QString::fromUtf8(result.out).split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+    QVERIFY2(lines.contains(QStringLiteral("kind      vec")), describe(result));
+    QVERIFY2(lines.contains(QStringLiteral("type      vec<i64>")), describe(result));
+    QVERIFY2(lines.contains(QStringLiteral("length    250")), describe(result));
+    QVERIFY2(lines.contains(QStringLiteral("showing   [0, 100) of 250")), describe(result));
+    // 100 elements by default, one per line: index, then value.
+    QStringList elements;
+    for (const QString& line : lines) {
+        if (line.startsWith(QLatin1Char(' ')))
+            elements << line.simplified();
+    }
+    QCOMPARE(elements.size(), 100);
+    QCOMPARE(elements.first(), QStringLiteral("0 -7"));
+    QCOMPARE(elements.last(), QStringLiteral("99 290"));
+
+    result = runCommyctl({ QStringLiteral("region"), QStringLiteral("dump"), path, QStringLiteral("words") });
+    QVERIFY2(result.exitedWith(0), describe(result));
+    QVERIFY2(result.out.contains("       1  \"be\\\"ta\"\n"), describe(result));
+    QVERIFY2(result.out.contains("       2  \"caf\xc3\xa9\"\n"), describe(result));
+    QVERIFY2(result.out.contains("       3  \"\\xff\"\n"), describe(result));
+
+    result = runCommyctl({ QStringLiteral("region"), QStringLiteral("dump"), path, QStringLiteral("text"),
+        QStringLiteral("--offset"), QStringLiteral("7") });
+    QVERIFY2(result.exitedWith(0), describe(result));
+    QVERIFY2(result.out.contains("length    12 bytes"), describe(result));
+    QVERIFY2(result.out.contains("       7  \"world\"\n"), describe(result));
+}
+
+void TestCommyctl::dumpPagesThroughJson()
+{
+    const QString path = regionPath();
+    QString skip;
+    if (!makeContainerRegion(path, skip))
+        QSKIP(qPrintable(skip));
+    // Pages of 64 cover the vector once, in order.
+    QList<qint64> values;
+    for (int offset = 0; offset < 300; offset += 64) {
+        const CtlResult result = runCommyctl({ QStringLiteral("region"), QStringLiteral("dump"), path,
+            QStringLiteral("numbers"), QStringLiteral("--json"), QStringLiteral("--offset"), QString::number(offset),
+            QStringLiteral("--limit"), QStringLiteral("64") });
+        QVERIFY2(result.exitedWith(0), describe(result));
+        const QJsonObject page = result.json();
+        QCOMPARE(page.value(QStringLiteral("name")).toString(), QStringLiteral("numbers"));
+        QCOMPARE(page.value(QStringLiteral("kind")).toString(), QStringLiteral("vec"));
+        QCOMPARE(page.value(QStringLiteral("descriptor")).toString(), QStringLiteral("vec<i64>"));
+        QCOMPARE(number(page, QStringLiteral("length")), qint64(250));
+        QCOMPARE(number(page, QStringLiteral("offset")), qint64(offset));
+        QCOMPARE(number(page, QStringLiteral("limit")), qint64(64));
+        QVERIFY(number(page, QStringLiteral("version")) >= 250);
+        const QJsonArray elements = page.value(QStringLiteral("elements")).toArray();
+        QCOMPARE(elements.size(), qBound(0, 250 - offset, 64));
+        for (const QJsonValue& element : elements) {
+            QCOMPARE(number(element.toObject(), QStringLiteral("index")), qint64(values.size()));
+            values << number(element.toObject(), QStringLiteral("value"));
+        }
+    }
+    QCOMPARE(values.size(), 250);
+    for (int i = 0; i < 250; ++i)
+        QCOMPARE(values[i], qint64(i * 3 - 7));
+
+    CtlResult result = runCommyctl(
+        { QStringLiteral("region"), QStringLiteral("dump"), path, QStringLiteral("words"), QStringLiteral("--json") });
+    QVERIFY2(result.exitedWith(0), describe(result));
+    const QJsonArray words = result.json().value(QStringLiteral("elements")).toArray();
+    QCOMPARE(words.size(), 4);
+    QCOMPARE(words[1].toObject().value(QStringLiteral("value")).toString(), QStringLiteral("be\"ta"));
+    QCOMPARE(words[2].toObject().value(QStringLiteral("value")).toString(), QString::fromUtf8("caf\xc3\xa9"));
+    QCOMPARE(words[3].toObject().value(QStringLiteral("value")).toString(), QString(QChar(0xfffd)));
+
+    result = runCommyctl({ QStringLiteral("region"), QStringLiteral("dump"), path, QStringLiteral("text"),
+        QStringLiteral("--json"), QStringLiteral("--limit"), QStringLiteral("5") });
+    QVERIFY2(result.exitedWith(0), describe(result));
+    QCOMPARE(number(result.json(), QStringLiteral("length")), qint64(12));
+    QCOMPARE(result.json().value(QStringLiteral("elements")).toArray()[0].toObject().value(QStringLiteral("value")),
+        QJsonValue(QStringLiteral("hello")));
+}
+
+void TestCommyctl::dumpErrors()
+{
+    const QString path = regionPath();
+    QString skip;
+    if (!makeContainerRegion(path, skip))
+        QSKIP(qPrintable(skip));
+    const auto dump = [&](const QString& target, const QString& root) {
+        return runCommyctl({ QStringLiteral("region"), QStringLiteral("dump"), target, root });
+    };
+    CtlResult result = dump(path, QStringLiteral("missing"));
+    QVERIFY2(result.exitedWith(kExitFailed), describe(result));
+    QVERIFY2(result.err.contains("root not found") || result.err.contains("missing"), describe(result));
+    result = dump(path, QStringLiteral("raw"));
+    QVERIFY2(result.exitedWith(kExitFailed), describe(result));
+    QVERIFY2(result.err.contains("not a container"), describe(result));
+    result = dump(regionPath(QStringLiteral("absent.region")), QStringLiteral("numbers"));
+    QVERIFY2(result.exitedWith(kExitCannotOpen), describe(result));
+
+    // A damaged container header: a wrong magic number.
+    result = runCommyctl({ QStringLiteral("region"), QStringLiteral("info"), path, QStringLiteral("--json") });
+    qint64 header = -1;
+    for (const QJsonValue& root : result.json().value(QStringLiteral("roots")).toArray()) {
+        if (root.toObject().value(QStringLiteral("name")).toString() == QLatin1String("numbers"))
+            header = number(root.toObject(), QStringLiteral("offset"));
+    }
+    QVERIFY2(header > 0, describe(result));
+    QVERIFY(overwrite(path, header, QByteArray("XXXX")));
+    result = dump(path, QStringLiteral("numbers"));
+    QVERIFY2(result.exitedWith(kExitCannotOpen), describe(result));
+    QVERIFY2(result.err.contains("numbers"), describe(result));
+}
+
+void TestCommyctl::infoAndCheckCoverContainers()
+{
+    const QString path = regionPath();
+    QString skip;
+    if (!makeContainerRegion(path, skip))
+        QSKIP(qPrintable(skip));
+    const QJsonObject header = info(path);
+    QMap<QString, QJsonObject> roots;
+    for (const QJsonValue& root : header.value(QStringLiteral("roots")).toArray())
+        roots.insert(root.toObject().value(QStringLiteral("name")).toString(), root.toObject());
+    QCOMPARE(roots.size(), 4);
+    QCOMPARE(roots[QStringLiteral("numbers")].value(QStringLiteral("kind")).toString(), QStringLiteral("vec"));
+    QCOMPARE(roots[QStringLiteral("numbers")].value(QStringLiteral("type")).toString(), QStringLiteral("vec<i64>"));
+    QCOMPARE(number(roots[QStringLiteral("numbers")], QStringLiteral("length")), qint64(250));
+    QCOMPARE(number(roots[QStringLiteral("words")], QStringLiteral("length")), qint64(4));
+    QCOMPARE(number(roots[QStringLiteral("text")], QStringLiteral("length")), qint64(12));
+    QVERIFY(!roots[QStringLiteral("raw")].contains(QStringLiteral("length")));
+    CtlResult result = runCommyctl({ QStringLiteral("region"), QStringLiteral("info"), path });
+    QVERIFY2(result.exitedWith(0), describe(result));
+    QVERIFY2(result.out.contains("type vec<string>  offset"), describe(result));
+    QVERIFY2(result.out.contains("length 4"), describe(result));
+
+    result = runCommyctl({ QStringLiteral("region"), QStringLiteral("check"), path });
+    QVERIFY2(result.exitedWith(0), describe(result));
+    QCOMPARE(result.out.trimmed(), QByteArray("consistent (3 containers checked)"));
+
+    // A nested string pointing past the end of the file: the region's own check cannot see it,
+    // the container check does.
+    const qint64 words = number(roots[QStringLiteral("words")], QStringLiteral("offset"));
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::ReadWrite));
+    QVERIFY(file.seek(words + qint64(offsetof(commy::shm::format::ContainerHeader, body))));
+    const QByteArray body = file.read(8);
+    file.close();
+    quint64 array = 0;
+    for (int i = 7; i >= 0; --i)
+        array = (array << 8) | static_cast<unsigned char>(body[i]);
+    QVERIFY(overwrite(path, qint64(array) + 24, littleEndian64(quint64(QFileInfo(path).size()) + 4096)));
+    result = runCommyctl({ QStringLiteral("region"), QStringLiteral("check"), path });
+    QVERIFY2(result.exitedWith(kExitFailed), describe(result));
+    QVERIFY2(
+        result.err.contains("container words inconsistent at offset 0x" + QByteArray::number(qint64(array) + 24, 16)),
+        describe(result));
+    QVERIFY2(result.err.contains("a nested array at " + QByteArray::number(QFileInfo(path).size() + 4096)),
+        describe(result));
+    QVERIFY(!result.out.contains("consistent"));
 }
 
 QTEST_GUILESS_MAIN(TestCommyctl)

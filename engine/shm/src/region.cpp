@@ -347,6 +347,12 @@ RegionExpected<void> Region::removeRoot(std::string_view name)
     RootEntry* entry = roots.find(name);
     if (!entry)
         return unexpected(RegionError::RootNotFound);
+    // A container's header block is only the start of what it owns (its class's destroy() frees
+    // all of it). A root of another kind whose block holds no container header is plain bytes.
+    if (entry->kind != static_cast<std::uint32_t>(RootKind::Bytes)) {
+        if (const auto* h = view.at<ContainerHeader>(entry->offset); h && h->magic == kContainerMagic)
+            return unexpected(RegionError::TypeMismatch);
+    }
     Transaction txn(view);
     const std::uint64_t offset = roots.erase(*entry, txn);
     return finish(view, txn, allocator.deallocate(offset, txn));

@@ -31,6 +31,7 @@
 //   box-crash PATH NAME STEPS                arm killSelfAfterContainerSteps(STEPS), set NAME
 
 #include "shm_box_value.h"
+#include "container_workload.h"
 #include "shm_pattern.h"
 
 #include <commy/shm/fault_injection.h>
@@ -38,6 +39,8 @@
 #include <commy/shm/shared_box.h>
 
 #include <commy/shm/region_format.h>
+#include <commy/shm/shared_string.h>
+#include <commy/shm/shared_vec.h>
 
 #include <algorithm>
 #include <charconv>
@@ -764,6 +767,265 @@ int boxCrash(const std::string& path, const std::string& name, int steps)
     return 3;
 }
 
+// ---- containers: the other processes of tst_container_processes ----
+//
+//   container-writer PATH N             for i = 1..N: numbers.push(i), words.push("w<i>"), text.append("<i>,");
+//                                       then print "done N"
+//   container-reader PATH N MAX_MS      print "ready", then read the three containers whenever their versions
+//                                       change until each holds all N; every state read must be a prefix of
+//                                       the writer's and numbers' version must count its pushes. Prints
+//                                       "observed STATES" (exit 0), "violation ..." or "timeout ..." (exit 1)
+//   container-push PATH ROOT VALUE      push VALUE onto the SharedVec<int64_t> ROOT, print "pushed SLOT VERSION"
+//   container-waiter PATH AFTER MAX_MS  print "waiting", block in waitForChange(AFTER, MAX_MS), print "woke SEQ",
+//                                       then "change ROOT_OFFSET VERSION SLOT" per change since AFTER, then "end"
+//   container-crash PATH SEED OPS N     run workload operations 0..OPS-1 (container_workload.h), printing
+//                                       "op I" after each, with killSelfAfterContainerSteps(N) armed (0: not)
+//   container-churn PATH SEED OPS       print "ready", then run workload operations 0..OPS-1 silently and
+//                                       print "done" (the test SIGKILLs it somewhere in between)
+
+struct WorkloadContainers {
+    SharedVec<std::int64_t> numbers;
+    SharedVec<SharedString> words;
+    SharedString text;
+};
+
+WorkloadContainers attachWorkload(Region& region)
+{
+    auto numbers = SharedVec<std::int64_t>::attach(region, "numbers");
+    auto words = SharedVec<SharedString>::attach(region, "words");
+    auto text = SharedString::attach(region, "text");
+    if (!numbers || !words || !text)
+        fail("attach containers", !numbers ? numbers.error() : !words ? words.error() : text.error());
+    return { *numbers, *words, *text };
+}
+
+template <class T> void must(const RegionExpected<T>& result, const char* what)
+{
+    if (!result)
+        fail(what, result.error());
+}
+
+void runWorkloadOp(WorkloadContainers& c, const WorkloadOp& op)
+{
+    switch (op.kind) {
+    case WorkloadOpKind::PushNumber:
+        return must(c.numbers.push(op.number), "push");
+    case WorkloadOpKind::PopNumber:
+        return must(c.numbers.pop(), "pop");
+    case WorkloadOpKind::InsertNumber:
+        return must(c.numbers.insert(op.index, op.number), "insert");
+    case WorkloadOpKind::RemoveNumber:
+        return must(c.numbers.remove(op.index), "remove");
+    case WorkloadOpKind::SetNumber:
+        return must(c.numbers.set(op.index, op.number), "set");
+    case WorkloadOpKind::ExtendNumbers: {
+        std::vector<std::int64_t> values;
+        for (std::uint64_t j = 0; j < op.count; ++j)
+            values.push_back(workloadExtendValue(op, j));
+        return must(c.numbers.extend(values.begin(), values.end()), "extend");
+    }
+    case WorkloadOpKind::ClearNumbers:
+        return must(c.numbers.clear(), "clear");
+    case WorkloadOpKind::ShrinkNumbers:
+        return must(c.numbers.shrinkToFit(), "shrinkToFit");
+    case WorkloadOpKind::PushWord:
+        return must(c.words.push(op.word), "push word");
+    case WorkloadOpKind::PopWord:
+        return must(c.words.pop(), "pop word");
+    case WorkloadOpKind::InsertWord:
+        return must(c.words.insert(op.index, op.word), "insert word");
+    case WorkloadOpKind::RemoveWord:
+        return must(c.words.remove(op.index), "remove word");
+    case WorkloadOpKind::SetWord:
+        return must(c.words.set(op.index, op.word), "set word");
+    case WorkloadOpKind::ClearWords:
+        return must(c.words.clear(), "clear words");
+    case WorkloadOpKind::ShrinkWords:
+        return must(c.words.shrinkToFit(), "shrinkToFit words");
+    case WorkloadOpKind::AppendText:
+        return must(c.text.append(op.word), "append");
+    case WorkloadOpKind::AssignText:
+        return must(c.text.assign(op.word), "assign");
+    case WorkloadOpKind::PopText:
+        return must(c.text.pop(), "pop text");
+    }
+}
+
+int containerWriter(const std::string& path, std::uint64_t n)
+{
+    auto region = openExisting(path);
+    attachOrDie(*region, "container-writer");
+    WorkloadContainers c = attachWorkload(*region);
+    for (std::uint64_t i = 1; i <= n; ++i) {
+        must(c.numbers.push(static_cast<std::int64_t>(i)), "push");
+        must(c.words.push("w" + std::to_string(i)), "push word");
+        must(c.text.append(std::to_string(i) + ","), "append");
+    }
+    say("done " + std::to_string(n));
+    return 0;
+}
+
+int containerReader(const std::string& path, std::uint64_t n, std::uint64_t maxMs)
+{
+    auto region = openExisting(path);
+    attachOrDie(*region, "container-reader");
+    WorkloadContainers c = attachWorkload(*region);
+    std::string fullText;
+    for (std::uint64_t i = 1; i <= n; ++i)
+        fullText += std::to_string(i) + ",";
+    const std::uint64_t firstVersion = c.numbers.version();
+    std::uint64_t seenNumbers = 0, seenWords = 0, seenText = 0, states = 0, lastVersions = ~std::uint64_t { 0 };
+    const auto violation = [](const std::string& what) {
+        say("violation " + what);
+        std::_Exit(1);
+    };
+    say("ready");
+    const auto deadline = Clock::now() + std::chrono::milliseconds(maxMs);
+    for (;;) {
+        const std::uint64_t sequence = region->changeSequence();
+        const std::uint64_t versions = c.numbers.version() + c.words.version() + c.text.version();
+        if (versions != lastVersions) {
+            lastVersions = versions;
+            ++states;
+            {
+                // The contents and the version under one lock: the version counts the pushes.
+                auto batch = BatchGuard::lock(c.numbers);
+                must(batch, "lock numbers");
+                auto numbers = c.numbers.toStd();
+                must(numbers, "read numbers");
+                if (c.numbers.version() - firstVersion != numbers->size())
+                    violation("numbers version " + std::to_string(c.numbers.version() - firstVersion) + " for "
+                        + std::to_string(numbers->size()) + " pushes");
+                for (std::size_t i = 0; i < numbers->size(); ++i) {
+                    if ((*numbers)[i] != static_cast<std::int64_t>(i + 1))
+                        violation("numbers[" + std::to_string(i) + "] = " + std::to_string((*numbers)[i]));
+                }
+                if (numbers->size() < seenNumbers)
+                    violation("numbers shrank");
+                seenNumbers = numbers->size();
+            }
+            auto words = c.words.toStd();
+            must(words, "read words");
+            for (std::size_t i = 0; i < words->size(); ++i) {
+                if ((*words)[i] != "w" + std::to_string(i + 1))
+                    violation("words[" + std::to_string(i) + "] = " + (*words)[i]);
+            }
+            if (words->size() < seenWords)
+                violation("words shrank");
+            seenWords = words->size();
+            auto text = c.text.toStd();
+            must(text, "read text");
+            if (fullText.compare(0, text->size(), *text) != 0 || (!text->empty() && text->back() != ','))
+                violation("text is not a prefix: " + *text);
+            if (text->size() < seenText)
+                violation("text shrank");
+            seenText = text->size();
+            if (seenNumbers == n && seenWords == n && seenText == fullText.size()) {
+                say("observed " + std::to_string(states));
+                return 0;
+            }
+        }
+        if (Clock::now() >= deadline) {
+            say("timeout numbers=" + std::to_string(seenNumbers) + " words=" + std::to_string(seenWords)
+                + " text=" + std::to_string(seenText));
+            return 1;
+        }
+        (void)region->waitForChange(sequence, std::chrono::milliseconds(100));
+    }
+}
+
+int containerPush(const std::string& path, const std::string& root, std::int64_t value)
+{
+    auto region = openExisting(path);
+    const std::uint32_t slot = attachOrDie(*region, "container-push");
+    auto vec = SharedVec<std::int64_t>::attach(*region, root);
+    must(vec, "attach");
+    must(vec->push(value), "push");
+    say("pushed " + std::to_string(slot) + " " + std::to_string(vec->version()));
+    return 0;
+}
+
+int containerWaiter(const std::string& path, std::uint64_t after, std::uint64_t maxMs)
+{
+    auto region = openExisting(path);
+    say("waiting");
+    const std::uint64_t sequence = region->waitForChange(after, std::chrono::milliseconds(maxMs));
+    say("woke " + std::to_string(sequence));
+    auto batch = region->changesSince(after);
+    must(batch, "changesSince");
+    for (const RootChange& change : batch->changes)
+        say("change " + std::to_string(change.rootOffset) + " " + std::to_string(change.version) + " "
+            + std::to_string(change.writerSlot));
+    say("end");
+    return 0;
+}
+
+int containerCrash(const std::string& path, std::uint64_t seed, std::uint64_t ops, int n)
+{
+    auto region = openExisting(path);
+    attachOrDie(*region, "container-crash");
+    WorkloadContainers c = attachWorkload(*region);
+    WorkloadState state;
+    testing::killSelfAfterContainerSteps(n);
+    for (std::uint64_t i = 0; i < ops; ++i) {
+        const WorkloadOp op = workloadOp(seed, i, state);
+        runWorkloadOp(c, op);
+        applyWorkloadOp(op, state);
+        say("op " + std::to_string(i));
+    }
+    testing::killSelfAfterContainerSteps(0);
+    region.reset();
+    return n > 0 ? 3 : 0;
+}
+
+int containerChurn(const std::string& path, std::uint64_t seed, std::uint64_t ops)
+{
+    auto region = openExisting(path);
+    attachOrDie(*region, "container-churn");
+    WorkloadContainers c = attachWorkload(*region);
+    WorkloadState state;
+    say("ready");
+    for (std::uint64_t i = 0; i < ops; ++i) {
+        const WorkloadOp op = workloadOp(seed, i, state);
+        runWorkloadOp(c, op);
+        applyWorkloadOp(op, state);
+    }
+    say("done " + std::to_string(ops));
+    return 0;
+}
+
+// Runs the container commands above; false when `command` is none of them.
+bool runContainerCommand(const std::string& command, int argc, char** argv, int& exitCode)
+{
+    const std::string path = argv[2];
+    auto need = [&](int count) {
+        if (argc != count + 3)
+            usage(argv[1]);
+    };
+    if (command == "container-writer") {
+        need(1);
+        exitCode = containerWriter(path, number(argv[3]));
+    } else if (command == "container-reader") {
+        need(2);
+        exitCode = containerReader(path, number(argv[3]), number(argv[4]));
+    } else if (command == "container-push") {
+        need(2);
+        exitCode = containerPush(path, argv[3], static_cast<std::int64_t>(number(argv[4])));
+    } else if (command == "container-waiter") {
+        need(2);
+        exitCode = containerWaiter(path, number(argv[3]), number(argv[4]));
+    } else if (command == "container-crash") {
+        need(3);
+        exitCode = containerCrash(path, number(argv[3]), number(argv[4]), static_cast<int>(number(argv[5])));
+    } else if (command == "container-churn") {
+        need(2);
+        exitCode = containerChurn(path, number(argv[3]), number(argv[4]));
+    } else {
+        return false;
+    }
+    return true;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -856,5 +1118,7 @@ int main(int argc, char** argv)
         need(0);
         return lockProbe(path);
     }
+    if (int exitCode = 0; runContainerCommand(command, argc, argv, exitCode))
+        return exitCode;
     usage(argv[1]);
 }

@@ -7,6 +7,7 @@
 #include <commy/shm/detail/vec_ops.h>
 #include <commy/shm/element_traits.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -44,8 +45,24 @@ public:
     RegionExpected<void> assign(std::string_view text)
     {
         return run([&](detail::ContainerTxn& txn) -> RegionExpected<void> {
+            auto n = Ops::length(txn, bodyAt());
+            if (!n)
+                return unexpected(n.error());
+            const std::uint64_t capacity = Ops::body(txn, bodyAt())->capacity;
             if (auto cleared = Ops::clear(txn, bodyAt()); !cleared)
                 return cleared;
+            // A new text that fits is written over the old bytes, which stay reachable until this
+            // operation commits: an undo must find them again. A short overlap is journaled; a long
+            // one goes to a fresh array instead, so that the journal stays small.
+            const std::uint64_t overwritten = std::min<std::uint64_t>(*n, text.size());
+            if (overwritten > 0 && text.size() <= capacity) {
+                if (overwritten <= detail::kInPlaceShiftBytes) {
+                    if (auto saved = txn.save(Ops::body(txn, bodyAt())->data, overwritten); !saved)
+                        return saved;
+                } else if (auto fresh = Ops::rebuild(txn, bodyAt(), capacity); !fresh) {
+                    return fresh;
+                }
+            }
             return appendIn(txn, text);
         });
     }
