@@ -168,6 +168,27 @@ private slots:
         QVERIFY(again && *again == model);
     }
 
+    void failedFromIterInLeavesNoRoot()
+    {
+        auto before = m_region->stats();
+        QVERIFY(before);
+        std::vector<std::int64_t> tooMany(2'000'000); // 16 MB into an 8 MiB region
+        auto vec = SharedVec<std::int64_t>::fromIterIn(*m_region, "toolarge", tooMany.begin(), tooMany.end());
+        QVERIFY(!vec);
+        COMPARE_ERROR(vec.error(), RegionError::OutOfMemory);
+        auto root = m_region->findRoot("toolarge");
+        QVERIFY(!root);
+        COMPARE_ERROR(root.error(), RegionError::RootNotFound);
+        auto after = m_region->stats();
+        QVERIFY(after);
+        QCOMPARE(after->usedBlocks, before->usedBlocks + 1); // only the root table, made on first use
+        const std::vector<std::int64_t> few { 1, 2, 3 };
+        auto small = SharedVec<std::int64_t>::fromIterIn(*m_region, "toolarge", few.begin(), few.end());
+        QVERIFY(small);
+        auto all = small->toStd();
+        QVERIFY(all && *all == few);
+    }
+
     void autoGrowRegionMakesRoom()
     {
         const QString path = m_dir.filePath(QStringLiteral("grow.region"));

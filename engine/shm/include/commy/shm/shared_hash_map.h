@@ -45,15 +45,18 @@ public:
     }
     static detail::ElementLayout layout() { return Ops::layout(); }
 
-    // Creates `name` holding the pairs of [first, last) (a later duplicate key overwrites).
+    // Creates `name` holding the pairs of [first, last) (a later duplicate key overwrites); on
+    // failure (a full region) no root is left behind.
     template <std::input_iterator It>
     static RegionExpected<SharedHashMap> fromIterIn(Region& region, std::string_view name, It first, It last)
     {
         auto map = Base::create(region, name);
         if (!map)
             return map;
-        if (auto filled = map->extend(first, last); !filled)
+        if (auto filled = map->extend(first, last); !filled) {
+            (void)Base::destroy(region, name); // all or nothing: no half-filled root stays behind
             return unexpected(filled.error());
+        }
         return map;
     }
 

@@ -37,15 +37,17 @@ public:
     static std::string descriptor() { return "hashset<" + Traits::descriptor() + ">"; }
     static detail::ElementLayout layout() { return Ops::layout(); }
 
-    // Creates `name` holding the elements of [first, last).
+    // Creates `name` holding the elements of [first, last); on failure no root is left behind.
     template <std::input_iterator It>
     static RegionExpected<SharedHashSet> fromIterIn(Region& region, std::string_view name, It first, It last)
     {
         auto set = Base::create(region, name);
         if (!set)
             return set;
-        if (auto filled = set->extend(first, last); !filled)
+        if (auto filled = set->extend(first, last); !filled) {
+            (void)Base::destroy(region, name); // all or nothing: no half-filled root stays behind
             return unexpected(filled.error());
+        }
         return set;
     }
 

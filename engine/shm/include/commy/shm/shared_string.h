@@ -33,8 +33,10 @@ public:
         auto created = create(region, name);
         if (!created)
             return created;
-        if (auto assigned = created->assign(text); !assigned)
+        if (auto assigned = created->assign(text); !assigned) {
+            (void)destroy(region, name); // all or nothing: no half-made root stays behind
             return unexpected(assigned.error());
+        }
         return created;
     }
 

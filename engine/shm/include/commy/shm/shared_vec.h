@@ -31,15 +31,17 @@ public:
     static std::string descriptor() { return "vec<" + Traits::descriptor() + ">"; }
     static detail::ElementLayout layout() { return { detail::storedSize<T>(), detail::storedAlign<T>(), 0, 0 }; }
 
-    // Creates `name` holding [first, last).
+    // Creates `name` holding [first, last); on failure (a full region) no root is left behind.
     template <std::input_iterator It>
     static RegionExpected<SharedVec> fromIterIn(Region& region, std::string_view name, It first, It last)
     {
         auto vec = Base::create(region, name);
         if (!vec)
             return vec;
-        if (auto filled = vec->extend(first, last); !filled)
+        if (auto filled = vec->extend(first, last); !filled) {
+            (void)Base::destroy(region, name); // all or nothing: no half-filled root stays behind
             return unexpected(filled.error());
+        }
         return vec;
     }
 
