@@ -86,9 +86,10 @@ template <> struct IsSharedType<SharedString> : std::true_type {
 template <class T> struct IsSharedType<SharedVec<T>> : std::true_type {
 };
 
-// Pointers are refused: an address means nothing in another process.
+// Pointers are refused: an address means nothing in another process. The shared types are tested
+// first, so that naming SharedString as an element needs only its declaration, not its header.
 template <class T>
-concept PlainElement = std::is_trivially_copyable_v<T> && !std::is_pointer_v<T> && !IsSharedType<T>::value;
+concept PlainElement = !IsSharedType<T>::value && std::is_trivially_copyable_v<T> && !std::is_pointer_v<T>;
 
 template <PlainElement T> struct ElementTraits<T> {
     using Stored = T;
