@@ -1,10 +1,13 @@
 // How long a change made by one process takes to wake another that waits in waitForChange().
 //
-// Ping-pong between two processes on one region: the parent bumps root "ping" and waits for the
-// child's "pong"; the child wakes on the ping and bumps "pong". One iteration is a round trip, i.e.
+// Ping-pong between two processes on one region: the parent changes "ping" and waits for the
+// child's "pong"; the child wakes on the ping and changes "pong". One iteration is a round trip, i.e.
 // two wake-ups; the counters report half of it (one change -> other-process wake) as p50/p99.
+// Two kinds of change: a root version bump (bumpRootVersion) and a container write (SharedBox::set,
+// which commits through the container's journal and appends to the change journal lock-free).
 
 #include <commy/shm/region.h>
+#include <commy/shm/shared_box.h>
 
 #include <benchmark/benchmark.h>
 
@@ -36,10 +39,23 @@ std::unique_ptr<Region> openAttached(const std::string& path, OpenMode mode, con
     return std::move(*region);
 }
 
+enum class Change { RootBump, ContainerWrite };
+Change g_change = Change::RootBump; // set before fork(), so both processes use the same kind
+
 bool createRoot(Region& region, const char* name)
 {
+    if (g_change == Change::ContainerWrite)
+        return SharedBox<std::uint64_t>::create(region, name, 0).hasValue();
     auto offset = region.allocate(16);
     return offset && region.createRoot(name, *offset);
+}
+
+bool makeChange(Region& region, const char* name)
+{
+    if (g_change == Change::RootBump)
+        return region.bumpRootVersion(name).hasValue();
+    auto box = SharedBox<std::uint64_t>::attach(region, name);
+    return box && box->modify([](std::uint64_t& v) { ++v; });
 }
 
 // Waits until a change to `root` arrives after `seen`; false on a 2 s silence.
@@ -68,7 +84,7 @@ bool waitForRoot(Region& region, std::uint64_t rootOffset, std::uint64_t& seen)
     if (!ping || !stop)
         std::_Exit(2);
     std::uint64_t seen = region->changeSequence();
-    if (!region->bumpRootVersion("pong")) // ready: pings from now on are seen
+    if (!makeChange(*region, "pong")) // ready: pings from now on are seen
         std::_Exit(5);
     for (;;) {
         if (region->waitForChange(seen, 10000ms) == seen)
@@ -82,7 +98,7 @@ bool waitForRoot(Region& region, std::uint64_t rootOffset, std::uint64_t& seen)
                 (void)region->detach();
                 std::_Exit(0);
             }
-            if (change.rootOffset == ping->offset && !region->bumpRootVersion("pong"))
+            if (change.rootOffset == ping->offset && !makeChange(*region, "pong"))
                 std::_Exit(5);
         }
     }
@@ -90,6 +106,8 @@ bool waitForRoot(Region& region, std::uint64_t rootOffset, std::uint64_t& seen)
 
 void wakeLatency(benchmark::State& state)
 {
+    g_change = state.range(0) == 0 ? Change::RootBump : Change::ContainerWrite;
+    state.SetLabel(g_change == Change::RootBump ? "bumpRootVersion" : "SharedBox::modify");
     const std::filesystem::path dir
         = std::filesystem::exists("/dev/shm") ? "/dev/shm" : std::filesystem::temp_directory_path();
     const std::string path = (dir / ("commy-bench-wake-" + std::to_string(::getpid()) + ".region")).string();
@@ -114,13 +132,13 @@ void wakeLatency(benchmark::State& state)
     }
     for (auto _ : state) {
         const auto start = Clock::now();
-        if (!region->bumpRootVersion("ping") || !waitForRoot(*region, pongOffset, seen)) {
+        if (!makeChange(*region, "ping") || !waitForRoot(*region, pongOffset, seen)) {
             state.SkipWithError("the other process did not answer");
             break;
         }
         halfTripsNs.push_back(std::chrono::duration<double, std::nano>(Clock::now() - start).count() / 2);
     }
-    (void)region->bumpRootVersion("stop");
+    (void)makeChange(*region, "stop");
     int status = 0;
     ::waitpid(child, &status, 0);
     region.reset();
@@ -134,5 +152,5 @@ void wakeLatency(benchmark::State& state)
 
 } // namespace
 
-BENCHMARK(wakeLatency)->UseRealTime()->Unit(benchmark::kMicrosecond)->MinTime(2.0);
+BENCHMARK(wakeLatency)->Arg(0)->Arg(1)->UseRealTime()->Unit(benchmark::kMicrosecond)->MinTime(2.0);
 BENCHMARK_MAIN();
