@@ -527,7 +527,7 @@ void TestContainerProcesses::killedAtRandomMoments()
         if (QTest::currentTestFailed())
             QFAIL(qPrintable(QStringLiteral("in round %1 after %2 operations").arg(round).arg(k)));
     }
-    qInfo("%d of 12 writers were killed midway (the last after %llu operations, with up to %zu entries in index and "
+    qInfo("%d of 12 writers were killed midway (after up to %llu operations, with up to %zu entries in index and "
           "%zu in names), %llu operations recovered",
         midway, static_cast<unsigned long long>(longest), largestIndex, largestNames,
         static_cast<unsigned long long>(m_recoveries));
