@@ -1,6 +1,6 @@
 // The type-erased container reader (decoding from the descriptor alone, text and JSON, paging),
 // hostile type descriptors, the container-level check and the blocks a container owns, and
-// removeRoot() refusing containers.
+// removeRoot() and takeRoot() refusing containers.
 //
 // Reading elements needs the walker of the container's kind. A build without it (the walker is
 // written with its container family) reports TypeMismatch from open(); the tests that need one
@@ -874,6 +874,44 @@ private slots:
         auto stats = m_region->stats();
         QVERIFY(stats);
         QVERIFY(SharedVec<SharedString>::destroy(*m_region, "kept"));
+        QCOMPARE(usedPayloads(*m_region), std::vector<std::uint64_t> { stats->rootTableOffset });
+    }
+
+    void takeRootRefusesContainers()
+    {
+        auto text = SharedString::create(*m_region, "kept");
+        QVERIFY(text);
+        QVERIFY(text->assign(std::string(300, 'k')));
+        auto taken = m_region->takeRoot("kept");
+        QVERIFY(!taken);
+        COMPARE_ERROR(taken.error(), RegionError::TypeMismatch);
+        QVERIFY(m_region->findRoot("kept"));
+        auto again = SharedString::attach(*m_region, "kept");
+        QVERIFY(again);
+        auto all = again->toStd();
+        QVERIFY(all && *all == std::string(300, 'k'));
+        QVERIFY(checkContainer(*m_region, "kept"));
+        QVERIFY(m_region->checkSanity());
+        // Bytes roots are still handed back, unpublished, to this process.
+        auto block = m_region->allocate(32);
+        QVERIFY(block);
+        QVERIFY(m_region->createRoot("plain", *block));
+        taken = m_region->takeRoot("plain");
+        QVERIFY(taken);
+        QCOMPARE(*taken, *block);
+        QVERIFY(m_region->deallocate(*taken));
+        // So is a root that only says it is a vector: its block holds no container header.
+        block = m_region->allocate(32);
+        QVERIFY(block);
+        QVERIFY(m_region->createRoot("labelled", *block, RootKind::Vec, "vec<u8>"));
+        taken = m_region->takeRoot("labelled");
+        QVERIFY(taken);
+        QCOMPARE(*taken, *block);
+        QVERIFY(m_region->deallocate(*taken));
+        // The class's destroy() removes the container with everything it owns.
+        auto stats = m_region->stats();
+        QVERIFY(stats);
+        QVERIFY(SharedString::destroy(*m_region, "kept"));
         QCOMPARE(usedPayloads(*m_region), std::vector<std::uint64_t> { stats->rootTableOffset });
     }
 

@@ -47,6 +47,17 @@ std::uint64_t blockSizeFor(std::uint64_t bytes)
     return need < kMinBlockBytes ? kMinBlockBytes : need;
 }
 
+// A container's header block is only the start of what it owns (its class's destroy() frees all
+// of it), so removeRoot() and takeRoot() refuse it. A root of another kind whose block holds no
+// container header is plain bytes.
+bool holdsContainer(const RegionView& view, const RootEntry& entry)
+{
+    if (entry.kind == static_cast<std::uint32_t>(RootKind::Bytes))
+        return false;
+    const auto* h = view.at<ContainerHeader>(entry.offset);
+    return h && h->magic == kContainerMagic;
+}
+
 } // namespace
 
 RegionExpected<std::uint64_t> Region::allocate(std::uint64_t bytes, std::uint64_t alignment)
@@ -347,12 +358,8 @@ RegionExpected<void> Region::removeRoot(std::string_view name)
     RootEntry* entry = roots.find(name);
     if (!entry)
         return unexpected(RegionError::RootNotFound);
-    // A container's header block is only the start of what it owns (its class's destroy() frees
-    // all of it). A root of another kind whose block holds no container header is plain bytes.
-    if (entry->kind != static_cast<std::uint32_t>(RootKind::Bytes)) {
-        if (const auto* h = view.at<ContainerHeader>(entry->offset); h && h->magic == kContainerMagic)
-            return unexpected(RegionError::TypeMismatch);
-    }
+    if (holdsContainer(view, *entry))
+        return unexpected(RegionError::TypeMismatch);
     Transaction txn(view);
     const std::uint64_t offset = roots.erase(*entry, txn);
     return finish(view, txn, allocator.deallocate(offset, txn));
@@ -371,6 +378,8 @@ RegionExpected<std::uint64_t> Region::takeRoot(std::string_view name)
     RootEntry* entry = roots.find(name);
     if (!entry)
         return unexpected(RegionError::RootNotFound);
+    if (holdsContainer(view, *entry))
+        return unexpected(RegionError::TypeMismatch);
     Transaction txn(view);
     const std::uint64_t offset = roots.erase(*entry, txn);
     if (auto owned = finish(view, txn, allocator.setOwner(offset, m_impl->ownerField(), txn)); !owned)

@@ -30,8 +30,8 @@
 //   box-writer PATH NAME COUNT               set SharedBox<BoxWords> NAME to boxWords(1..COUNT)
 //   box-crash PATH NAME STEPS                arm killSelfAfterContainerSteps(STEPS), set NAME
 
-#include "shm_box_value.h"
 #include "container_workload.h"
+#include "shm_box_value.h"
 #include "shm_pattern.h"
 
 #include <commy/shm/fault_injection.h>
@@ -39,8 +39,13 @@
 #include <commy/shm/shared_box.h>
 
 #include <commy/shm/region_format.h>
+#include <commy/shm/shared_btree_map.h>
+#include <commy/shm/shared_btree_set.h>
+#include <commy/shm/shared_hash_map.h>
+#include <commy/shm/shared_hash_set.h>
 #include <commy/shm/shared_string.h>
 #include <commy/shm/shared_vec.h>
+#include <commy/shm/shared_vec_deque.h>
 
 #include <algorithm>
 #include <charconv>
@@ -787,22 +792,49 @@ struct WorkloadContainers {
     SharedVec<std::int64_t> numbers;
     SharedVec<SharedString> words;
     SharedString text;
+    SharedHashMap<std::int64_t, SharedString> labels;
+    SharedHashSet<std::int64_t> tags;
+    SharedBTreeMap<std::int64_t, std::int64_t> index;
+    SharedBTreeSet<SharedString> names;
+    SharedVecDeque<std::int64_t> queue;
+    SharedBox<WorkloadBox> box;
 };
+
+template <class T> T attachOrFail(Region& region, const char* name)
+{
+    auto container = T::attach(region, name);
+    if (!container)
+        fail(std::string("attach ") + name, container.error());
+    return *container;
+}
 
 WorkloadContainers attachWorkload(Region& region)
 {
-    auto numbers = SharedVec<std::int64_t>::attach(region, "numbers");
-    auto words = SharedVec<SharedString>::attach(region, "words");
-    auto text = SharedString::attach(region, "text");
-    if (!numbers || !words || !text)
-        fail("attach containers", !numbers ? numbers.error() : !words ? words.error() : text.error());
-    return { *numbers, *words, *text };
+    return { attachOrFail<SharedVec<std::int64_t>>(region, "numbers"),
+        attachOrFail<SharedVec<SharedString>>(region, "words"), attachOrFail<SharedString>(region, "text"),
+        attachOrFail<SharedHashMap<std::int64_t, SharedString>>(region, "labels"),
+        attachOrFail<SharedHashSet<std::int64_t>>(region, "tags"),
+        attachOrFail<SharedBTreeMap<std::int64_t, std::int64_t>>(region, "index"),
+        attachOrFail<SharedBTreeSet<SharedString>>(region, "names"),
+        attachOrFail<SharedVecDeque<std::int64_t>>(region, "queue"),
+        attachOrFail<SharedBox<WorkloadBox>>(region, "box") };
 }
 
 template <class T> void must(const RegionExpected<T>& result, const char* what)
 {
     if (!result)
         fail(what, result.error());
+}
+
+// Fails unless a remove found what the model says is there.
+template <class T> void mustFind(const RegionExpected<T>& result, const char* what)
+{
+    must(result, what);
+    if (!*result) {
+        std::printf("error %s: not found\n", what);
+        std::fflush(stdout);
+        std::_Exit(1);
+    }
 }
 
 void runWorkloadOp(WorkloadContainers& c, const WorkloadOp& op)
@@ -848,6 +880,54 @@ void runWorkloadOp(WorkloadContainers& c, const WorkloadOp& op)
         return must(c.text.assign(op.word), "assign");
     case WorkloadOpKind::PopText:
         return must(c.text.pop(), "pop text");
+    case WorkloadOpKind::PutLabel:
+        return must(c.labels.insert(op.number, op.word), "put label");
+    case WorkloadOpKind::RemoveLabel:
+        return mustFind(c.labels.remove(op.number), "remove label");
+    case WorkloadOpKind::ClearLabels:
+        return must(c.labels.clear(), "clear labels");
+    case WorkloadOpKind::ShrinkLabels:
+        return must(c.labels.shrinkToFit(), "shrinkToFit labels");
+    case WorkloadOpKind::InsertTag:
+        return must(c.tags.insert(op.number), "insert tag");
+    case WorkloadOpKind::RemoveTag:
+        return mustFind(c.tags.remove(op.number), "remove tag");
+    case WorkloadOpKind::ClearTags:
+        return must(c.tags.clear(), "clear tags");
+    case WorkloadOpKind::ShrinkTags:
+        return must(c.tags.shrinkToFit(), "shrinkToFit tags");
+    case WorkloadOpKind::PutIndex:
+        return must(c.index.insert(op.number, op.value), "put index");
+    case WorkloadOpKind::RemoveIndex:
+        return mustFind(c.index.remove(op.number), "remove index");
+    case WorkloadOpKind::InsertName:
+        return must(c.names.insert(op.word), "insert name");
+    case WorkloadOpKind::RemoveName:
+        return mustFind(c.names.remove(op.word), "remove name");
+    case WorkloadOpKind::PushQueueBack:
+        return must(c.queue.pushBack(op.number), "push back");
+    case WorkloadOpKind::PushQueueFront:
+        return must(c.queue.pushFront(op.number), "push front");
+    case WorkloadOpKind::PopQueueBack:
+        return mustFind(c.queue.popBack(), "pop back");
+    case WorkloadOpKind::PopQueueFront:
+        return mustFind(c.queue.popFront(), "pop front");
+    case WorkloadOpKind::SetQueue:
+        return must(c.queue.set(op.index, op.number), "set queue");
+    case WorkloadOpKind::ExtendQueue: {
+        std::vector<std::int64_t> values;
+        for (std::uint64_t j = 0; j < op.count; ++j)
+            values.push_back(workloadExtendValue(op, j));
+        return must(c.queue.extend(values.begin(), values.end()), "extend queue");
+    }
+    case WorkloadOpKind::ClearQueue:
+        return must(c.queue.clear(), "clear queue");
+    case WorkloadOpKind::ShrinkQueue:
+        return must(c.queue.shrinkToFit(), "shrinkToFit queue");
+    case WorkloadOpKind::SetBox:
+        return must(c.box.set(workloadBoxValue(op)), "set box");
+    case WorkloadOpKind::ModifyBox:
+        return must(c.box.modify([&](WorkloadBox& box) { workloadModifyBox(op, box); }), "modify box");
     }
 }
 

@@ -175,9 +175,9 @@ public:
 
     // Named roots: name -> (block, kind, type descriptor). Creating a root publishes its block;
     // removeRoot() frees it; takeRoot() hands it back to this process (unpublished) instead.
-    // removeRoot() refuses a container root, one whose block holds a container header
-    // (TypeMismatch): that block is only the start of what the container owns; a container is
-    // removed, with everything it owns, by its class's destroy().
+    // Both refuse a container root, one whose block holds a container header (TypeMismatch):
+    // that block is only the start of what the container owns; a container is removed, with
+    // everything it owns, by its class's destroy().
     RegionExpected<void> createRoot(
         std::string_view name, std::uint64_t offset, RootKind kind = RootKind::Bytes, std::string_view type = "bytes");
     RegionExpected<RootInfo> findRoot(std::string_view name);
