@@ -37,9 +37,6 @@ std::uint64_t Region::generation() const { return relaxedLoad(m_impl->view.heade
 
 namespace {
 
-// Appends to the change journal (the lock is held) and wakes the waiters. Not journaled: the record
-// is filled in before the sequence that makes it visible, so a writer that dies halfway leaves a
-// record nobody reads.
 // The block size an allocation of `bytes` with default alignment gets (before any split leftover).
 std::uint64_t blockSizeFor(std::uint64_t bytes)
 {
