@@ -23,6 +23,8 @@
 // Region files live in a private temporary directory (COMMY_BENCH_DIR, else /dev/shm, else the
 // system temp dir) and are unlinked as soon as every process has them open.
 
+#include "bench_support.h"
+
 #include <commy/shm/region.h>
 
 #include <benchmark/benchmark.h>
@@ -38,7 +40,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
-#include <filesystem>
 #include <memory>
 #include <new>
 #include <optional>
@@ -55,6 +56,8 @@
 
 namespace {
 
+using commy::bench::BenchDir;
+using commy::bench::SplitMix64;
 using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kBatch = 64; // pairs per timed sample
@@ -70,24 +73,6 @@ constexpr auto kPeerStopTimeout = std::chrono::seconds(10);
 constexpr auto kPeerMaxLifetime = std::chrono::seconds(300);
 
 // ---- the fixed pseudo-random sequence ----
-
-class SplitMix64 {
-public:
-    explicit SplitMix64(std::uint64_t seed)
-        : m_state(seed)
-    {
-    }
-    std::uint64_t next()
-    {
-        std::uint64_t z = (m_state += 0x9e3779b97f4a7c15ull);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-        return z ^ (z >> 31);
-    }
-
-private:
-    std::uint64_t m_state;
-};
 
 // 16 B .. 64 KiB, log-uniform: an octave [2^e, 2^(e+1)] for e in 4..15, then uniform inside it.
 std::uint32_t mixedSize(SplitMix64& rng)
@@ -464,43 +449,20 @@ private:
 
 // ---- the private directory for region files ----
 
-class BenchDir {
-public:
-    BenchDir()
-    {
-        std::filesystem::path base;
-        if (const char* env = std::getenv("COMMY_BENCH_DIR"); env && *env)
-            base = env;
-        else if (access("/dev/shm", W_OK) == 0)
-            base = "/dev/shm";
-        else
-            base = std::filesystem::temp_directory_path();
-        std::string pattern = (base / "commy-bench-XXXXXX").string();
-        if (mkdtemp(pattern.data()))
-            m_path = pattern;
-        std::snprintf(g_dirForSignal, sizeof g_dirForSignal, "%s", m_path.c_str());
-    }
-    ~BenchDir()
-    {
-        if (!m_path.empty()) {
-            std::error_code ignored;
-            std::filesystem::remove_all(m_path, ignored);
-        }
-        g_dirForSignal[0] = '\0';
-    }
-    BenchDir(const BenchDir&) = delete;
-    BenchDir& operator=(const BenchDir&) = delete;
-
-    bool ok() const { return !m_path.empty(); }
-    const std::string& path() const { return m_path; }
-    std::string nextFile() { return m_path + "/region-" + std::to_string(++m_files); }
-
-private:
-    std::string m_path;
-    unsigned m_files = 0;
-};
-
 BenchDir* g_dir = nullptr;
+
+// Names the directory for the signal handler while it exists (declared after the BenchDir, so it
+// is forgotten before the directory is removed).
+class DirForSignal {
+public:
+    explicit DirForSignal(const std::string& path)
+    {
+        std::snprintf(g_dirForSignal, sizeof g_dirForSignal, "%s", path.c_str());
+    }
+    ~DirForSignal() { g_dirForSignal[0] = '\0'; }
+    DirForSignal(const DirForSignal&) = delete;
+    DirForSignal& operator=(const DirForSignal&) = delete;
+};
 
 // Removes a backing file when the benchmark ends, however it ends (it is normally unlinked earlier,
 // as soon as every process has it open).
@@ -710,6 +672,7 @@ int main(int argc, char** argv)
         return 1;
     }
     g_dir = &dir;
+    const DirForSignal dirForSignal(dir.path());
     std::signal(SIGINT, onFatalSignal);
     std::signal(SIGTERM, onFatalSignal);
     std::signal(SIGHUP, onFatalSignal);
@@ -746,10 +709,5 @@ int main(int argc, char** argv)
     std::snprintf(clockCost, sizeof clockCost, "%.1f", steadyClockCostNs());
     benchmark::AddCustomContext("steady_clock_ns", clockCost);
 
-    benchmark::Initialize(&argc, argv);
-    if (benchmark::ReportUnrecognizedArguments(argc, argv))
-        return 1;
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    return 0;
+    return commy::bench::runBenchmarks(argc, argv);
 }

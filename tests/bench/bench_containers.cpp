@@ -2,11 +2,13 @@
 // one exists, Boost.Interprocess's in a managed_mapped_file.
 //
 // The file is in sections, one per container; each section has its own namespace and one
-// register function that main() calls. Shared helpers (the key sequence, the directory for
-// region files) come first.
+// register function that main() calls. Shared helpers (the key sequence) come first; the
+// directory for region files comes from bench_support.h.
 //
 // Region files live in a private temporary directory (COMMY_BENCH_DIR, else /dev/shm, else the
 // system temp dir), removed when the benchmark exits normally.
+
+#include "bench_support.h"
 
 #include <commy/shm/region.h>
 #include <commy/shm/shared_hash_map.h>
@@ -21,9 +23,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <exception>
-#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -37,25 +37,10 @@
 
 namespace {
 
+using commy::bench::BenchDir;
+using commy::bench::SplitMix64;
+
 // ---- shared helpers ----
-
-class SplitMix64 {
-public:
-    explicit SplitMix64(std::uint64_t seed)
-        : m_state(seed)
-    {
-    }
-    std::uint64_t next()
-    {
-        std::uint64_t z = (m_state += 0x9e3779b97f4a7c15ull);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-        return z ^ (z >> 31);
-    }
-
-private:
-    std::uint64_t m_state;
-};
 
 // `count` distinct pseudo-random 64-bit keys (SplitMix64 is a bijection of its counter, so the
 // first 2^64 outputs are distinct).
@@ -68,61 +53,7 @@ std::vector<std::uint64_t> distinctKeys(std::size_t count, std::uint64_t seed)
     return keys;
 }
 
-// A private directory for region files, removed with its contents at exit.
-class BenchDir {
-public:
-    BenchDir()
-    {
-        std::filesystem::path base;
-        if (const char* env = std::getenv("COMMY_BENCH_DIR"); env && *env)
-            base = env;
-        else if (access("/dev/shm", W_OK) == 0)
-            base = "/dev/shm";
-        else
-            base = std::filesystem::temp_directory_path();
-        std::string pattern = (base / "commy-bench-XXXXXX").string();
-        if (mkdtemp(pattern.data()))
-            m_path = pattern;
-    }
-    ~BenchDir()
-    {
-        if (!m_path.empty()) {
-            std::error_code ignored;
-            std::filesystem::remove_all(m_path, ignored);
-        }
-    }
-    BenchDir(const BenchDir&) = delete;
-    BenchDir& operator=(const BenchDir&) = delete;
-
-    bool ok() const { return !m_path.empty(); }
-    const std::string& path() const { return m_path; }
-    std::string nextFile() { return m_path + "/region-" + std::to_string(++m_files); }
-
-private:
-    std::string m_path;
-    unsigned m_files = 0;
-};
-
 BenchDir* g_dir = nullptr;
-
-std::unique_ptr<commy::shm::Region> openRegion(std::uint64_t bytes, std::string& error)
-{
-    commy::shm::RegionOptions options;
-    options.mode = commy::shm::OpenMode::CreateOnly;
-    options.size = bytes;
-    const std::string path = g_dir->nextFile();
-    auto region = commy::shm::Region::open(path, options);
-    if (!region) {
-        error = std::string("Region::open: ") + commy::shm::errorMessage(region.error());
-        return nullptr;
-    }
-    if (auto slot = (*region)->attach("bench"); !slot) {
-        error = std::string("Region::attach: ") + commy::shm::errorMessage(slot.error());
-        return nullptr;
-    }
-    ::unlink(path.c_str()); // the mapping keeps it alive
-    return std::move(*region);
-}
 
 // ---- hash map: SharedHashMap<uint64_t, uint64_t> vs std::unordered_map vs boost::interprocess::map ----
 //
@@ -159,7 +90,7 @@ struct SharedPeer {
     std::string open()
     {
         std::string error;
-        region = openRegion(kRegionBytes, error);
+        region = commy::bench::createBenchRegion(*g_dir, kRegionBytes, "bench", error);
         return region ? reset() : error;
     }
     // A fresh, empty map.
@@ -436,10 +367,5 @@ int main(int argc, char** argv)
     hashmap::registerAll();
 
     benchmark::AddCustomContext("region_dir", dir.path());
-    benchmark::Initialize(&argc, argv);
-    if (benchmark::ReportUnrecognizedArguments(argc, argv))
-        return 1;
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    return 0;
+    return commy::bench::runBenchmarks(argc, argv);
 }

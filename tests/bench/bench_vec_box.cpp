@@ -14,6 +14,8 @@
 // a private temporary directory (COMMY_BENCH_DIR, else /dev/shm, else the system temp dir) that is
 // removed at exit.
 
+#include "bench_support.h"
+
 #include <commy/shm/shared_box.h>
 #include <commy/shm/shared_vec.h>
 
@@ -21,14 +23,11 @@
 
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
-#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <numeric>
 #include <optional>
 #include <string>
-#include <system_error>
 #include <vector>
 
 namespace {
@@ -44,49 +43,8 @@ struct Words64 {
 };
 static_assert(sizeof(Words64) == 64);
 
-std::filesystem::path benchRoot()
-{
-    if (const char* forced = std::getenv("COMMY_BENCH_DIR"))
-        return forced;
-    std::error_code ec;
-    if (std::filesystem::is_directory("/dev/shm", ec))
-        return "/dev/shm";
-    return std::filesystem::temp_directory_path();
-}
-
-// One attached region for the whole run, in a directory removed at exit.
-class BenchRegion {
-public:
-    BenchRegion()
-    {
-        std::string pattern = (benchRoot() / "commy-bench-vec-box-XXXXXX").string();
-        if (!::mkdtemp(pattern.data()))
-            return;
-        m_dir = pattern;
-        RegionOptions options;
-        options.mode = OpenMode::CreateOnly;
-        options.size = kRegionBytes;
-        auto region = Region::open((m_dir / "bench.region").string(), options);
-        if (!region || !(*region)->attach("bench_vec_box"))
-            return;
-        m_region = std::move(*region);
-    }
-    ~BenchRegion()
-    {
-        m_region.reset();
-        if (!m_dir.empty()) {
-            std::error_code ec;
-            std::filesystem::remove_all(m_dir, ec);
-        }
-    }
-    Region* get() const { return m_region.get(); }
-
-private:
-    std::filesystem::path m_dir;
-    std::unique_ptr<Region> m_region;
-};
-
-BenchRegion* g_region = nullptr;
+// The one attached region of the whole run.
+Region* g_region = nullptr;
 int g_names = 0;
 
 std::string uniqueName(const char* base) { return std::string(base) + "-" + std::to_string(++g_names); }
@@ -95,7 +53,7 @@ std::string uniqueName(const char* base) { return std::string(base) + "-" + std:
 
 void vecPushCommy(benchmark::State& state, bool batched)
 {
-    auto vec = SharedVec<std::uint64_t>::create(*g_region->get(), uniqueName("push"));
+    auto vec = SharedVec<std::uint64_t>::create(*g_region, uniqueName("push"));
     if (!vec) {
         state.SkipWithError("create failed");
         return;
@@ -148,8 +106,7 @@ std::optional<SharedVec<std::uint64_t>> filledVec()
 {
     std::vector<std::uint64_t> values(kIterateLength);
     std::iota(values.begin(), values.end(), std::uint64_t { 1 });
-    auto vec
-        = SharedVec<std::uint64_t>::fromIterIn(*g_region->get(), uniqueName("iterate"), values.begin(), values.end());
+    auto vec = SharedVec<std::uint64_t>::fromIterIn(*g_region, uniqueName("iterate"), values.begin(), values.end());
     if (!vec)
         return std::nullopt;
     return *vec;
@@ -220,7 +177,7 @@ Words64 wordsOf(std::uint64_t value)
 
 std::optional<SharedBox<Words64>> makeBox()
 {
-    auto box = SharedBox<Words64>::create(*g_region->get(), uniqueName("box"), wordsOf(42));
+    auto box = SharedBox<Words64>::create(*g_region, uniqueName("box"), wordsOf(42));
     if (!box)
         return std::nullopt;
     return *box;
@@ -278,12 +235,18 @@ void boxStdMutex(benchmark::State& state)
 
 int main(int argc, char** argv)
 {
-    BenchRegion region;
-    if (!region.get()) {
-        std::fprintf(stderr, "bench_vec_box: cannot create the region\n");
+    commy::bench::BenchDir dir;
+    if (!dir.ok()) {
+        std::fprintf(stderr, "bench_vec_box: cannot create a temporary directory\n");
         return 1;
     }
-    g_region = &region;
+    std::string error;
+    const auto region = commy::bench::createBenchRegion(dir, kRegionBytes, "bench_vec_box", error);
+    if (!region) {
+        std::fprintf(stderr, "bench_vec_box: cannot create the region: %s\n", error.c_str());
+        return 1;
+    }
+    g_region = region.get();
 
     benchmark::RegisterBenchmark("vec/push/commy", [](benchmark::State& s) { vecPushCommy(s, false); });
     benchmark::RegisterBenchmark("vec/push/commy-batch", [](benchmark::State& s) { vecPushCommy(s, true); });
@@ -297,10 +260,5 @@ int main(int argc, char** argv)
 
     benchmark::AddCustomContext("push_run", std::to_string(kPushRun));
     benchmark::AddCustomContext("iterate_length", std::to_string(kIterateLength));
-    benchmark::Initialize(&argc, argv);
-    if (benchmark::ReportUnrecognizedArguments(argc, argv))
-        return 1;
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    return 0;
+    return commy::bench::runBenchmarks(argc, argv);
 }

@@ -6,7 +6,7 @@
 // written with its container family) reports TypeMismatch from open(); the tests that need one
 // skip with a message naming it.
 
-#include "shm_test_support.h"
+#include "container_test_support.h"
 
 #include <commy/shm/container_reader.h>
 #include <commy/shm/container_txn.h>
@@ -100,18 +100,11 @@ template <> struct commy::shm::TypeName<Rgb> {
     static std::string name() { return "pod3"; }
 };
 
-class TestContainerReader : public QObject {
+class TestContainerReader : public ContainerTest {
     Q_OBJECT
 
 private slots:
-    void init()
-    {
-        QVERIFY(m_dir.isValid());
-        auto created = createRegion(m_dir.filePath(QStringLiteral("r%1.region").arg(++m_counter)), 4 << 20);
-        QVERIFY(created);
-        m_region = std::move(*created);
-        QVERIFY(m_region->attach("reader-test"));
-    }
+    void init() { openTestRegion(QStringLiteral("r"), 4 << 20); }
     void cleanup() { m_region.reset(); }
 
     void kindNames()
@@ -975,10 +968,6 @@ private:
             values.append(element.toObject().value(QStringLiteral("value")));
         return values;
     }
-
-    RegionTempDir m_dir;
-    int m_counter = 0;
-    std::unique_ptr<Region> m_region;
 };
 
 QTEST_GUILESS_MAIN(TestContainerReader)

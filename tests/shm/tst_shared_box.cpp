@@ -2,8 +2,8 @@
 // plain values while another process (or thread) writes, and after a writer was killed mid-write;
 // full regions; attach checks; destroy; the kind's walker.
 
+#include "container_test_support.h"
 #include "shm_box_value.h"
-#include "shm_test_support.h"
 
 #include "container_walk_linear.h"
 
@@ -33,19 +33,11 @@ static_assert(HasLoad<SharedBox<std::int64_t>>);
 static_assert(!HasLoad<SharedBox<SharedString>>);
 static_assert(!HasLoad<SharedBox<SharedVec<std::int32_t>>>);
 
-class TestSharedBox : public QObject {
+class TestSharedBox : public ContainerTest {
     Q_OBJECT
 
 private slots:
-    void init()
-    {
-        QVERIFY(m_dir.isValid());
-        m_path = m_dir.filePath(QStringLiteral("b%1.region").arg(++m_counter));
-        auto created = createRegion(m_path, 4 << 20);
-        QVERIFY(created);
-        m_region = std::move(*created);
-        QVERIFY(m_region->attach("test"));
-    }
+    void init() { openTestRegion(QStringLiteral("b"), 4 << 20); }
     void cleanup() { m_region.reset(); }
 
     void getSetModifyAndLoad()
@@ -367,11 +359,6 @@ private:
         auto length = detail::kBoxWalker.length(*txn);
         return length ? *length : ~std::uint64_t { 0 };
     }
-
-    RegionTempDir m_dir;
-    QString m_path;
-    int m_counter = 0;
-    std::unique_ptr<Region> m_region;
 };
 
 QTEST_GUILESS_MAIN(TestSharedBox)

@@ -3,7 +3,7 @@
 // to height >= 3 and a shrink that merges most nodes away again; full regions; a full undo
 // journal; attach checks; destroy; the type-erased walker the tools read trees through.
 
-#include "shm_test_support.h"
+#include "container_test_support.h"
 
 // The walker is internal to engine_shm; its header is reached by path.
 #include "container_walk_btree.h"
@@ -26,35 +26,27 @@ using namespace commy::shmtest;
 
 namespace {
 
-// Keys are drawn from a space of `space` distinct values, so inserts overwrite and removes hit.
-template <class T> struct Sample;
-template <> struct Sample<std::int64_t> {
+// KeySpace<T>::key(rng, space): a key drawn from a space of `space` distinct values, so inserts
+// overwrite and removes hit. Values come from Sample<T>::value(rng).
+template <class T> struct KeySpace;
+template <> struct KeySpace<std::int64_t> {
     static std::int64_t key(std::mt19937_64& rng, std::uint64_t space)
     {
         return static_cast<std::int64_t>(rng() % space) - static_cast<std::int64_t>(space / 2);
     }
-    static std::int64_t value(std::mt19937_64& rng) { return static_cast<std::int64_t>(rng()); }
 };
-template <> struct Sample<std::int32_t> {
+template <> struct KeySpace<std::int32_t> {
     static std::int32_t key(std::mt19937_64& rng, std::uint64_t space)
     {
         return static_cast<std::int32_t>(rng() % space) - static_cast<std::int32_t>(space / 2);
     }
-    static std::int32_t value(std::mt19937_64& rng) { return static_cast<std::int32_t>(rng()); }
 };
-template <> struct Sample<SharedString> {
+template <> struct KeySpace<SharedString> {
     // Byte order differs from numeric order, and lengths vary (including the empty string).
     static std::string key(std::mt19937_64& rng, std::uint64_t space)
     {
         const std::uint64_t n = rng() % space;
         return n == 0 ? std::string() : std::string(n % 5, 'z') + std::to_string(n * 7919 % space);
-    }
-    static std::string value(std::mt19937_64& rng)
-    {
-        std::string s(rng() % 40, 'a');
-        for (char& c : s)
-            c = static_cast<char>('a' + rng() % 26);
-        return s;
     }
 };
 
@@ -79,19 +71,11 @@ struct WalkedElement {
 
 } // namespace
 
-class TestSharedBTree : public QObject {
+class TestSharedBTree : public ContainerTest {
     Q_OBJECT
 
 private slots:
-    void init()
-    {
-        QVERIFY(m_dir.isValid());
-        m_path = m_dir.filePath(QStringLiteral("b%1.region").arg(++m_counter));
-        auto created = createRegion(m_path, 16 << 20);
-        QVERIFY(created);
-        m_region = std::move(*created);
-        QVERIFY(m_region->attach("test"));
-    }
+    void init() { openTestRegion(QStringLiteral("b"), 16 << 20); }
     void cleanup() { m_region.reset(); }
 
     void geometryFitsNodesOfAFewHundredBytes()
@@ -380,7 +364,7 @@ private slots:
         QVERIFY(map);
         std::mt19937_64 rng(11);
         for (int i = 0; i < 3000; ++i)
-            QVERIFY(map->insert(Sample<SharedString>::key(rng, 100000), Sample<SharedString>::value(rng)));
+            QVERIFY(map->insert(KeySpace<SharedString>::key(rng, 100000), Sample<SharedString>::value(rng)));
         auto height = map->height();
         QVERIFY(height && *height >= 3);
         QVERIFY((SharedBTreeMap<SharedString, SharedString>::destroy(*m_region, "doomed")));
@@ -432,7 +416,7 @@ private slots:
         std::map<std::int64_t, std::int64_t> model;
         std::mt19937_64 rng(5);
         for (int i = 0; i < 5000; ++i) {
-            const auto key = Sample<std::int64_t>::key(rng, 1 << 20);
+            const auto key = KeySpace<std::int64_t>::key(rng, 1 << 20);
             QVERIFY(map->insert(key, key * 2));
             model[key] = key * 2;
         }
@@ -630,7 +614,7 @@ private:
                 QVERIFY(map.clear());
                 model.clear();
             } else if (op < inserts) {
-                const Key key = Sample<K>::key(rng, space);
+                const Key key = KeySpace<K>::key(rng, space);
                 const Value value = Sample<V>::value(rng);
                 auto previous = map.insert(key, value);
                 QVERIFY(previous);
@@ -641,7 +625,7 @@ private:
                 model[key] = value;
             } else if (op < removes) {
                 // Mostly keys that are there (so the tree shrinks), sometimes ones that are not.
-                Key key = Sample<K>::key(rng, space);
+                Key key = KeySpace<K>::key(rng, space);
                 if (!model.empty() && rng() % 4 != 0) {
                     auto it = model.lower_bound(key);
                     key = it == model.end() ? model.begin()->first : it->first;
@@ -655,7 +639,7 @@ private:
                     model.erase(it);
                 }
             } else if (op < removes + 10) {
-                const Key key = Sample<K>::key(rng, space);
+                const Key key = KeySpace<K>::key(rng, space);
                 auto got = map.get(key);
                 QVERIFY(got);
                 const auto it = model.find(key);
@@ -665,7 +649,7 @@ private:
                 auto has = map.contains(key);
                 QVERIFY(has && *has == (it != model.end()));
             } else if (op < removes + 15) {
-                const Key key = Sample<K>::key(rng, space);
+                const Key key = KeySpace<K>::key(rng, space);
                 const Value value = Sample<V>::value(rng);
                 auto changed = map.modify(key, [&](Value& v) { v = value; });
                 QVERIFY(changed);
@@ -684,8 +668,8 @@ private:
                     QVERIFY((*last)->first == model.rbegin()->first && (*last)->second == model.rbegin()->second);
                 }
             } else if (op < removes + 28) {
-                const Key lo = Sample<K>::key(rng, space);
-                const Key hi = Sample<K>::key(rng, space);
+                const Key lo = KeySpace<K>::key(rng, space);
+                const Key hi = KeySpace<K>::key(rng, space);
                 auto got = map.range(lo, hi);
                 QVERIFY(got);
                 std::vector<std::pair<Key, Value>> expected;
@@ -755,12 +739,12 @@ private:
                 QVERIFY(set.clear());
                 model.clear();
             } else if (op < inserts) {
-                const Value v = Sample<T>::key(rng, space);
+                const Value v = KeySpace<T>::key(rng, space);
                 auto inserted = set.insert(v);
                 QVERIFY(inserted);
                 QCOMPARE(*inserted, model.insert(v).second);
             } else if (op < removes) {
-                Value v = Sample<T>::key(rng, space);
+                Value v = KeySpace<T>::key(rng, space);
                 if (!model.empty() && rng() % 4 != 0) {
                     auto it = model.lower_bound(v);
                     v = it == model.end() ? *model.rbegin() : *it;
@@ -769,7 +753,7 @@ private:
                 QVERIFY(removed);
                 QCOMPARE(*removed, model.erase(v) == 1);
             } else if (op < removes + 12) {
-                const Value v = Sample<T>::key(rng, space);
+                const Value v = KeySpace<T>::key(rng, space);
                 auto has = set.contains(v);
                 QVERIFY(has);
                 QCOMPARE(*has, model.count(v) == 1);
@@ -783,8 +767,8 @@ private:
                     QVERIFY(**last == *model.rbegin());
                 }
             } else if (op < removes + 25) {
-                const Value lo = Sample<T>::key(rng, space);
-                const Value hi = Sample<T>::key(rng, space);
+                const Value lo = KeySpace<T>::key(rng, space);
+                const Value hi = KeySpace<T>::key(rng, space);
                 auto got = set.range(lo, hi);
                 QVERIFY(got);
                 std::vector<Value> expected;
@@ -822,11 +806,6 @@ private:
         QVERIFY(stats);
         QCOMPARE(stats->usedBlocks, 1u);
     }
-
-    RegionTempDir m_dir;
-    QString m_path;
-    int m_counter = 0;
-    std::unique_ptr<Region> m_region;
 };
 
 QTEST_GUILESS_MAIN(TestSharedBTree)

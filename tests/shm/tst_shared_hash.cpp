@@ -6,7 +6,7 @@
 // The structure checks use the hash walker from engine/shm/src directly (the walker is this
 // unit's type-erased reader; tools reach it through walkerFor()).
 
-#include "shm_test_support.h"
+#include "container_test_support.h"
 
 #include "container_walk_hash.h"
 
@@ -30,45 +30,27 @@ using namespace commy::shmtest;
 
 namespace {
 
-// key(i): the i-th key of a key space (distinct for distinct i); value(rng): a random value.
-template <class T> struct Sample;
-template <> struct Sample<std::uint64_t> {
+// KeySpace<T>::key(i): the i-th key of a key space (distinct for distinct i). Values come from
+// Sample<T>::value(rng).
+template <class T> struct KeySpace;
+template <> struct KeySpace<std::uint64_t> {
     static std::uint64_t key(std::uint64_t i) { return i * 0x9e3779b97f4a7c15ull; }
-    static std::uint64_t value(std::mt19937_64& rng) { return rng(); }
 };
-template <> struct Sample<std::int64_t> {
+template <> struct KeySpace<std::int64_t> {
     static std::int64_t key(std::uint64_t i)
     {
         const auto n = static_cast<std::int64_t>(i) * 7919;
         return i % 2 ? -n : n;
     }
-    static std::int64_t value(std::mt19937_64& rng) { return static_cast<std::int64_t>(rng()); }
 };
-template <> struct Sample<std::int32_t> {
+template <> struct KeySpace<std::int32_t> {
     static std::int32_t key(std::uint64_t i) { return static_cast<std::int32_t>(i) * 31 - 5000; }
-    static std::int32_t value(std::mt19937_64& rng) { return static_cast<std::int32_t>(rng()); }
 };
-template <> struct Sample<SharedString> {
+template <> struct KeySpace<SharedString> {
     // Lengths 0 (the empty key) to 20, so some keys need no block and many share a length.
     static std::string key(std::uint64_t i)
     {
         return i == 0 ? std::string() : std::string(i % 12, 'k') + std::to_string(i);
-    }
-    static std::string value(std::mt19937_64& rng)
-    {
-        std::string s(rng() % 40, 'a');
-        for (char& c : s)
-            c = static_cast<char>('a' + rng() % 26);
-        return s;
-    }
-};
-template <> struct Sample<SharedVec<std::int32_t>> {
-    static std::vector<std::int32_t> value(std::mt19937_64& rng)
-    {
-        std::vector<std::int32_t> v(rng() % 12);
-        for (auto& x : v)
-            x = static_cast<std::int32_t>(rng());
-        return v;
     }
 };
 
@@ -105,19 +87,11 @@ struct Coverage {
 
 } // namespace
 
-class TestSharedHash : public QObject {
+class TestSharedHash : public ContainerTest {
     Q_OBJECT
 
 private slots:
-    void init()
-    {
-        QVERIFY(m_dir.isValid());
-        m_path = m_dir.filePath(QStringLiteral("h%1.region").arg(++m_counter));
-        auto created = createRegion(m_path, 8 << 20);
-        QVERIFY(created);
-        m_region = std::move(*created);
-        QVERIFY(m_region->attach("test"));
-    }
+    void init() { openTestRegion(QStringLiteral("h"), 8 << 20); }
     void cleanup() { m_region.reset(); }
 
     void matchesStdMapU64ToU64() { runMapModel<std::uint64_t, std::uint64_t>(5000, 300); }
@@ -173,9 +147,9 @@ private slots:
         Coverage coverage;
         std::uint64_t capacityAt500 = 0;
         for (std::uint64_t i = 0; i < 4000; ++i) {
-            QVERIFY(map->insert(Sample<std::uint64_t>::key(i), i));
+            QVERIFY(map->insert(KeySpace<std::uint64_t>::key(i), i));
             if (i >= 40) {
-                auto removed = map->remove(Sample<std::uint64_t>::key(i - 40));
+                auto removed = map->remove(KeySpace<std::uint64_t>::key(i - 40));
                 QVERIFY(removed && *removed == std::optional<std::uint64_t>(i - 40));
             }
             coverage.observe(bodyOf(*map));
@@ -191,7 +165,7 @@ private slots:
         QVERIFY(coverage.rebuilds >= 20);
         QCOMPARE(structureProblem(*map), std::optional<std::string>());
         for (std::uint64_t i = 4000 - 40; i < 4000; ++i)
-            QCOMPARE(*map->get(Sample<std::uint64_t>::key(i)), std::optional<std::uint64_t>(i));
+            QCOMPARE(*map->get(KeySpace<std::uint64_t>::key(i)), std::optional<std::uint64_t>(i));
     }
 
     void secondHandleSeesTheSameData()
@@ -350,10 +324,10 @@ private slots:
         std::uint64_t capacityBefore = 0;
         for (std::uint64_t i = 0; i < 1000000; ++i) {
             capacityBefore = *plain->capacity();
-            added = plain->insert(Sample<std::uint64_t>::key(i), i);
+            added = plain->insert(KeySpace<std::uint64_t>::key(i), i);
             if (!added)
                 break;
-            plainModel[Sample<std::uint64_t>::key(i)] = i;
+            plainModel[KeySpace<std::uint64_t>::key(i)] = i;
         }
         QVERIFY(!added);
         COMPARE_ERROR(added.error(), RegionError::OutOfMemory);
@@ -361,7 +335,7 @@ private slots:
         QCOMPARE(*plain->toStd(), plainModel);
         QCOMPARE(structureProblem(*plain), std::optional<std::string>());
         // What needs no memory still works: overwrite and remove.
-        const std::uint64_t first = Sample<std::uint64_t>::key(0);
+        const std::uint64_t first = KeySpace<std::uint64_t>::key(0);
         QCOMPARE(*plain->insert(first, 77), std::optional<std::uint64_t>(0));
         QCOMPARE(*plain->remove(first), std::optional<std::uint64_t>(77));
         plainModel.erase(first);
@@ -378,7 +352,7 @@ private slots:
         QVERIFY(region.attach("grower"));
         std::vector<std::pair<std::uint64_t, std::uint64_t>> pairs;
         for (std::uint64_t i = 0; i < 100000; ++i)
-            pairs.emplace_back(Sample<std::uint64_t>::key(i), i);
+            pairs.emplace_back(KeySpace<std::uint64_t>::key(i), i);
         auto map = SharedHashMap<std::uint64_t, std::uint64_t>::fromIterIn(region, "big", pairs.begin(), pairs.end());
         QVERIFY(map);
         QVERIFY(region.size() > (1u << 20));
@@ -432,13 +406,13 @@ private slots:
         QVERIFY(map);
         std::mt19937_64 rng(7);
         for (std::uint64_t i = 0; i < 300; ++i)
-            QVERIFY(map->insert(Sample<SharedString>::key(i), Sample<SharedVec<std::int32_t>>::value(rng)));
+            QVERIFY(map->insert(KeySpace<SharedString>::key(i), Sample<SharedVec<std::int32_t>>::value(rng)));
         for (std::uint64_t i = 0; i < 300; i += 3)
-            QVERIFY(map->remove(Sample<SharedString>::key(i)));
+            QVERIFY(map->remove(KeySpace<SharedString>::key(i)));
         auto set = SharedHashSet<SharedString>::create(*m_region, "doomedSet");
         QVERIFY(set);
         for (std::uint64_t i = 0; i < 300; ++i)
-            QVERIFY(set->insert(Sample<SharedString>::key(i)));
+            QVERIFY(set->insert(KeySpace<SharedString>::key(i)));
         QVERIFY((SharedHashMap<SharedString, SharedVec<std::int32_t>>::destroy(*m_region, "doomed")));
         QVERIFY(SharedHashSet<SharedString>::destroy(*m_region, "doomedSet"));
         QVERIFY(!m_region->findRoot("doomed"));
@@ -456,7 +430,7 @@ private slots:
         auto stats = m_region->stats();
         const std::uint64_t usedBefore = stats->usedBlocks;
         for (std::uint64_t i = 0; i < 2000; ++i)
-            QVERIFY(map->insert(Sample<SharedString>::key(i + 1), "value " + std::to_string(i)));
+            QVERIFY(map->insert(KeySpace<SharedString>::key(i + 1), "value " + std::to_string(i)));
         const std::uint64_t before = map->version();
         QVERIFY(map->clear());
         QVERIFY(map->version() > before + 1);
@@ -745,7 +719,7 @@ private:
             // Alternating phases: mostly inserts (growth), then mostly removals (tombstones).
             const bool removing = (step / 500) % 2 == 1;
             const unsigned op = rng() % 100;
-            const Key key = Sample<K>::key(rng() % keySpace);
+            const Key key = KeySpace<K>::key(rng() % keySpace);
             if (op < (removing ? 10u : 60u)) {
                 const Value value = Sample<V>::value(rng);
                 auto previous = map.insert(key, value);
@@ -799,7 +773,7 @@ private:
                 model.clear();
             } else {
                 // A key outside the key space is never there.
-                auto got = map.get(Sample<K>::key(keySpace + rng() % 1000));
+                auto got = map.get(KeySpace<K>::key(keySpace + rng() % 1000));
                 QVERIFY(got && !got->has_value());
             }
             auto all = map.toStd();
@@ -839,7 +813,7 @@ private:
         for (int step = 0; step < steps; ++step) {
             const bool removing = (step / 500) % 2 == 1;
             const unsigned op = rng() % 100;
-            const Value value = Sample<T>::key(rng() % keySpace);
+            const Value value = KeySpace<T>::key(rng() % keySpace);
             if (op < (removing ? 10u : 60u)) {
                 auto inserted = set.insert(value);
                 QVERIFY(inserted);
@@ -861,7 +835,7 @@ private:
                 QVERIFY(set.clear());
                 model.clear();
             } else {
-                auto has = set.contains(Sample<T>::key(keySpace + rng() % 1000));
+                auto has = set.contains(KeySpace<T>::key(keySpace + rng() % 1000));
                 QVERIFY(has && !*has);
             }
             auto all = set.toStd();
@@ -884,11 +858,6 @@ private:
         QVERIFY(after);
         QCOMPARE(after->usedBlocks, std::max<std::uint64_t>(stats->usedBlocks, 1));
     }
-
-    RegionTempDir m_dir;
-    QString m_path;
-    int m_counter = 0;
-    std::unique_ptr<Region> m_region;
 };
 
 QTEST_GUILESS_MAIN(TestSharedHash)

@@ -2,7 +2,7 @@
 // every step (strings long enough that inserts and removes take both the journaled shift and the
 // rebuild path); fromStrIn / toStd; full regions; attach checks; destroy; the kind's walker.
 
-#include "shm_test_support.h"
+#include "container_test_support.h"
 
 #include "container_walk_linear.h"
 
@@ -30,19 +30,11 @@ std::string randomText(std::mt19937_64& rng, std::size_t length)
 
 } // namespace
 
-class TestSharedString : public QObject {
+class TestSharedString : public ContainerTest {
     Q_OBJECT
 
 private slots:
-    void init()
-    {
-        QVERIFY(m_dir.isValid());
-        m_path = m_dir.filePath(QStringLiteral("s%1.region").arg(++m_counter));
-        auto created = createRegion(m_path, 4 << 20);
-        QVERIFY(created);
-        m_region = std::move(*created);
-        QVERIFY(m_region->attach("test"));
-    }
+    void init() { openTestRegion(QStringLiteral("s"), 4 << 20); }
     void cleanup() { m_region.reset(); }
 
     void matchesStdString_data()
@@ -289,12 +281,6 @@ private slots:
         body.length = 6;
         QVERIFY(!detail::kStringWalker.check(*txn));
     }
-
-private:
-    RegionTempDir m_dir;
-    QString m_path;
-    int m_counter = 0;
-    std::unique_ptr<Region> m_region;
 };
 
 QTEST_GUILESS_MAIN(TestSharedString)

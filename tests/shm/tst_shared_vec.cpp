@@ -1,7 +1,7 @@
 // SharedVec<T> against std::vector: the same random operations applied to both, contents compared
 // after every step, for plain and nested element types; full regions; attach checks; destroy.
 
-#include "shm_test_support.h"
+#include "container_test_support.h"
 
 #include <commy/shm/shared_string.h>
 #include <commy/shm/shared_vec.h>
@@ -15,45 +15,15 @@
 using namespace commy::shm;
 using namespace commy::shmtest;
 
-namespace {
-
-template <class T> struct Sample;
-template <> struct Sample<std::int64_t> {
-    static std::int64_t make(std::mt19937_64& rng) { return static_cast<std::int64_t>(rng()); }
-};
-template <> struct Sample<SharedString> {
-    static std::string make(std::mt19937_64& rng)
-    {
-        std::string s(rng() % 40, 'a');
-        for (char& c : s)
-            c = static_cast<char>('a' + rng() % 26);
-        return s;
-    }
-};
-template <> struct Sample<SharedVec<std::int32_t>> {
-    static std::vector<std::int32_t> make(std::mt19937_64& rng)
-    {
-        std::vector<std::int32_t> v(rng() % 12);
-        for (auto& x : v)
-            x = static_cast<std::int32_t>(rng());
-        return v;
-    }
-};
-
-} // namespace
-
-class TestSharedVec : public QObject {
+class TestSharedVec : public ContainerTest {
     Q_OBJECT
 
 private slots:
     void init()
     {
-        QVERIFY(m_dir.isValid());
-        m_path = m_dir.filePath(QStringLiteral("v%1.region").arg(++m_counter));
-        auto created = createRegion(m_path, 8 << 20);
-        QVERIFY(created);
-        m_region = std::move(*created);
-        QVERIFY(m_region->attach("test"));
+        openTestRegion(QStringLiteral("v"), 8 << 20);
+        if (QTest::currentTestFailed())
+            return;
         auto stats = m_region->stats();
         QVERIFY(stats);
         m_freeAtStart = stats->freeBytes;
@@ -213,7 +183,7 @@ private slots:
         QVERIFY(vec);
         std::mt19937_64 rng(7);
         for (int i = 0; i < 300; ++i)
-            QVERIFY(vec->push(Sample<SharedVec<std::int32_t>>::make(rng)));
+            QVERIFY(vec->push(Sample<SharedVec<std::int32_t>>::value(rng)));
         QVERIFY(SharedVec<SharedVec<std::int32_t>>::destroy(*m_region, "doomed"));
         auto root = m_region->findRoot("doomed");
         QVERIFY(!root);
@@ -278,7 +248,7 @@ private:
         for (int step = 0; step < steps; ++step) {
             const unsigned op = rng() % 100;
             if (op < 40) {
-                Value v = Sample<T>::make(rng);
+                Value v = Sample<T>::value(rng);
                 QVERIFY(vec.push(v));
                 model.push_back(v);
             } else if (op < 50) {
@@ -291,7 +261,7 @@ private:
                 }
             } else if (op < 60) {
                 const std::uint64_t at = model.empty() ? 0 : rng() % (model.size() + 1);
-                Value v = Sample<T>::make(rng);
+                Value v = Sample<T>::value(rng);
                 QVERIFY(vec.insert(at, v));
                 model.insert(model.begin() + static_cast<std::ptrdiff_t>(at), v);
             } else if (op < 70 && !model.empty()) {
@@ -302,7 +272,7 @@ private:
                 model.erase(model.begin() + static_cast<std::ptrdiff_t>(at));
             } else if (op < 80 && !model.empty()) {
                 const std::uint64_t at = rng() % model.size();
-                Value v = Sample<T>::make(rng);
+                Value v = Sample<T>::value(rng);
                 QVERIFY(vec.set(at, v));
                 model[at] = v;
             } else if (op < 85) {
@@ -337,10 +307,6 @@ private:
         QCOMPARE(stats->usedBlocks, 1u); // the root table
     }
 
-    RegionTempDir m_dir;
-    QString m_path;
-    int m_counter = 0;
-    std::unique_ptr<Region> m_region;
     std::uint64_t m_freeAtStart = 0;
 };
 

@@ -2,7 +2,7 @@
 // contents compared after every step (the ring wraps around constantly), for plain and nested
 // element types; growth while wrapped; full regions; attach checks; destroy; the kind's walker.
 
-#include "shm_test_support.h"
+#include "container_test_support.h"
 
 #include "container_walk_linear.h"
 
@@ -21,29 +21,6 @@ using namespace commy::shm;
 using namespace commy::shmtest;
 
 namespace {
-
-template <class T> struct Sample;
-template <> struct Sample<std::int64_t> {
-    static std::int64_t make(std::mt19937_64& rng) { return static_cast<std::int64_t>(rng()); }
-};
-template <> struct Sample<SharedString> {
-    static std::string make(std::mt19937_64& rng)
-    {
-        std::string s(rng() % 40, 'a');
-        for (char& c : s)
-            c = static_cast<char>('a' + rng() % 26);
-        return s;
-    }
-};
-template <> struct Sample<SharedVec<std::int32_t>> {
-    static std::vector<std::int32_t> make(std::mt19937_64& rng)
-    {
-        std::vector<std::int32_t> v(rng() % 12);
-        for (auto& x : v)
-            x = static_cast<std::int32_t>(rng());
-        return v;
-    }
-};
 
 // The walker's view: the payload offsets of the elements, front to back.
 std::vector<std::uint64_t> walkedOffsets(const detail::ContainerRef& ref)
@@ -67,19 +44,11 @@ std::optional<std::string> walkerCheck(const detail::ContainerRef& ref)
 
 } // namespace
 
-class TestSharedVecDeque : public QObject {
+class TestSharedVecDeque : public ContainerTest {
     Q_OBJECT
 
 private slots:
-    void init()
-    {
-        QVERIFY(m_dir.isValid());
-        m_path = m_dir.filePath(QStringLiteral("d%1.region").arg(++m_counter));
-        auto created = createRegion(m_path, 8 << 20);
-        QVERIFY(created);
-        m_region = std::move(*created);
-        QVERIFY(m_region->attach("test"));
-    }
+    void init() { openTestRegion(QStringLiteral("d"), 8 << 20); }
     void cleanup() { m_region.reset(); }
 
     void matchesStdDequeForPlainElements() { runModel<std::int64_t>(4000, 1); }
@@ -284,7 +253,7 @@ private slots:
         QVERIFY(deque);
         std::mt19937_64 rng(7);
         for (int i = 0; i < 300; ++i) {
-            const std::string value = Sample<SharedString>::make(rng) + "!";
+            const std::string value = Sample<SharedString>::value(rng) + "!";
             QVERIFY(i % 3 ? deque->pushBack(value) : deque->pushFront(value));
         }
         QVERIFY(SharedVecDeque<SharedString>::destroy(*m_region, "doomed"));
@@ -394,11 +363,11 @@ private:
         for (int step = 0; step < steps; ++step) {
             const unsigned op = rng() % 100;
             if (op < 24) {
-                Value v = Sample<T>::make(rng);
+                Value v = Sample<T>::value(rng);
                 QVERIFY(deque.pushBack(v));
                 model.push_back(v);
             } else if (op < 46) {
-                Value v = Sample<T>::make(rng);
+                Value v = Sample<T>::value(rng);
                 QVERIFY(deque.pushFront(v));
                 model.push_front(v);
             } else if (op < 60) {
@@ -419,7 +388,7 @@ private:
                 }
             } else if (op < 82 && !model.empty()) {
                 const std::uint64_t at = rng() % model.size();
-                Value v = Sample<T>::make(rng);
+                Value v = Sample<T>::value(rng);
                 QVERIFY(deque.set(at, v));
                 model[at] = v;
             } else if (op < 86) {
@@ -469,11 +438,6 @@ private:
         QVERIFY(stats);
         QCOMPARE(stats->usedBlocks, 1u); // the root table
     }
-
-    RegionTempDir m_dir;
-    QString m_path;
-    int m_counter = 0;
-    std::unique_ptr<Region> m_region;
 };
 
 QTEST_GUILESS_MAIN(TestSharedVecDeque)

@@ -201,9 +201,15 @@ void appendHexByte(std::string& out, unsigned char c)
     out += digits[c & 15];
 }
 
-void appendQuoted(std::string& out, std::string_view bytes, char quote)
+enum class Escapes { Text, Json };
+
+// Appends `bytes` escaped for a string quoted by `quote`: backslash escapes for the quote, the
+// backslash, \n, \t and \r; printable ASCII and valid UTF-8 as they are. Other control bytes
+// become \xNN in text and \u00NN in JSON; bytes that are not UTF-8 become \xNN in text and
+// U+FFFD in JSON (JSON text must be Unicode).
+void appendEscaped(std::string& out, std::string_view bytes, char quote, Escapes escapes)
 {
-    out += quote;
+    const bool json = escapes == Escapes::Json;
     for (std::size_t i = 0; i < bytes.size();) {
         const auto c = static_cast<unsigned char>(bytes[i]);
         if (c == '\\' || c == static_cast<unsigned char>(quote)) {
@@ -216,7 +222,7 @@ void appendQuoted(std::string& out, std::string_view bytes, char quote)
         } else if (c == '\r') {
             out += "\\r";
         } else if (c < 0x20 || c == 0x7f) {
-            out += "\\x";
+            out += json ? "\\u00" : "\\x";
             appendHexByte(out, c);
         } else if (c < 0x80) {
             out += static_cast<char>(c);
@@ -224,43 +230,27 @@ void appendQuoted(std::string& out, std::string_view bytes, char quote)
             out.append(bytes.substr(i, length));
             i += length;
             continue;
+        } else if (json) {
+            out += "\xef\xbf\xbd"; // U+FFFD
         } else {
             out += "\\x";
             appendHexByte(out, c);
         }
         ++i;
     }
+}
+
+void appendQuoted(std::string& out, std::string_view bytes, char quote)
+{
+    out += quote;
+    appendEscaped(out, bytes, quote, Escapes::Text);
     out += quote;
 }
 
 void appendJsonString(std::string& out, std::string_view bytes, bool truncated = false)
 {
     out += '"';
-    for (std::size_t i = 0; i < bytes.size();) {
-        const auto c = static_cast<unsigned char>(bytes[i]);
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += static_cast<char>(c);
-        } else if (c == '\n') {
-            out += "\\n";
-        } else if (c == '\t') {
-            out += "\\t";
-        } else if (c == '\r') {
-            out += "\\r";
-        } else if (c < 0x20 || c == 0x7f) {
-            out += "\\u00";
-            appendHexByte(out, c);
-        } else if (c < 0x80) {
-            out += static_cast<char>(c);
-        } else if (const std::size_t length = utf8SequenceLength(bytes, i); length > 0) {
-            out.append(bytes.substr(i, length));
-            i += length;
-            continue;
-        } else {
-            out += "\xef\xbf\xbd"; // U+FFFD: JSON text must be Unicode
-        }
-        ++i;
-    }
+    appendEscaped(out, bytes, '"', Escapes::Json);
     if (truncated)
         out += kEllipsis;
     out += '"';

@@ -65,16 +65,9 @@ public:
     template <std::input_iterator It>
     static RegionExpected<SharedBTreeMap> fromIterIn(Region& region, std::string_view name, It first, It last)
     {
-        auto map = create(region, name);
-        if (!map)
-            return map;
-        auto filled
-            = map->run([&](detail::ContainerTxn& txn) { return Ops::insertAll(txn, map->bodyAt(), first, last); });
-        if (!filled) {
-            (void)Base::destroy(region, name);
-            return unexpected(filled.error());
-        }
-        return map;
+        return Base::createFilled(region, name, [&](SharedBTreeMap& map) {
+            return map.run([&](detail::ContainerTxn& txn) { return Ops::insertAll(txn, map.bodyAt(), first, last); });
+        });
     }
 
     // Inserts or replaces; returns the value `key` had before, if any.
@@ -147,11 +140,6 @@ public:
     RegionExpected<std::uint64_t> size() const
     {
         return this->run([&](detail::ContainerTxn& txn) { return Ops::length(txn, this->bodyAt()); });
-    }
-    RegionExpected<bool> empty() const
-    {
-        auto n = size();
-        return n ? RegionExpected<bool>(*n == 0) : unexpected(n.error());
     }
     // Levels of the tree: 0 when empty, 1 when the root is a leaf.
     RegionExpected<std::uint64_t> height() const

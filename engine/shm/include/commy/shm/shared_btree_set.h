@@ -53,16 +53,9 @@ public:
     template <std::input_iterator It>
     static RegionExpected<SharedBTreeSet> fromIterIn(Region& region, std::string_view name, It first, It last)
     {
-        auto set = create(region, name);
-        if (!set)
-            return set;
-        auto filled
-            = set->run([&](detail::ContainerTxn& txn) { return Ops::insertAll(txn, set->bodyAt(), first, last); });
-        if (!filled) {
-            (void)Base::destroy(region, name);
-            return unexpected(filled.error());
-        }
-        return set;
+        return Base::createFilled(region, name, [&](SharedBTreeSet& set) {
+            return set.run([&](detail::ContainerTxn& txn) { return Ops::insertAll(txn, set.bodyAt(), first, last); });
+        });
     }
 
     // True when `value` was not in the set yet.
@@ -99,11 +92,6 @@ public:
     RegionExpected<std::uint64_t> size() const
     {
         return this->run([&](detail::ContainerTxn& txn) { return Ops::length(txn, this->bodyAt()); });
-    }
-    RegionExpected<bool> empty() const
-    {
-        auto n = size();
-        return n ? RegionExpected<bool>(*n == 0) : unexpected(n.error());
     }
     // Levels of the tree: 0 when empty, 1 when the root is a leaf.
     RegionExpected<std::uint64_t> height() const

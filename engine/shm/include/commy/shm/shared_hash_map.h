@@ -50,14 +50,7 @@ public:
     template <std::input_iterator It>
     static RegionExpected<SharedHashMap> fromIterIn(Region& region, std::string_view name, It first, It last)
     {
-        auto map = Base::create(region, name);
-        if (!map)
-            return map;
-        if (auto filled = map->extend(first, last); !filled) {
-            (void)Base::destroy(region, name); // all or nothing: no half-filled root stays behind
-            return unexpected(filled.error());
-        }
-        return map;
+        return Base::createFilled(region, name, [&](SharedHashMap& map) { return map.extend(first, last); });
     }
 
     // Sets `key` to `value`; returns the value it replaced, if any.
@@ -170,27 +163,12 @@ public:
     }
     RegionExpected<std::uint64_t> size() const
     {
-        return this->run([&](detail::ContainerTxn& txn) -> RegionExpected<std::uint64_t> {
-            auto t = Ops::open(txn, this->bodyAt());
-            if (!t)
-                return unexpected(t.error());
-            return t->body.length;
-        });
-    }
-    RegionExpected<bool> empty() const
-    {
-        auto n = size();
-        return n ? RegionExpected<bool>(*n == 0) : unexpected(n.error());
+        return this->run([&](detail::ContainerTxn& txn) { return Ops::length(txn, this->bodyAt()); });
     }
     // Slots in the table; at most 7/8 of them hold entries before it grows by 1.5x.
     RegionExpected<std::uint64_t> capacity() const
     {
-        return this->run([&](detail::ContainerTxn& txn) -> RegionExpected<std::uint64_t> {
-            auto t = Ops::open(txn, this->bodyAt());
-            if (!t)
-                return unexpected(t.error());
-            return t->capacity();
-        });
+        return this->run([&](detail::ContainerTxn& txn) { return Ops::capacity(txn, this->bodyAt()); });
     }
     // Room for at least `additional` more entries without another rebuild of the table.
     RegionExpected<void> reserve(std::uint64_t additional)

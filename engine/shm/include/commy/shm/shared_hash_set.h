@@ -41,14 +41,7 @@ public:
     template <std::input_iterator It>
     static RegionExpected<SharedHashSet> fromIterIn(Region& region, std::string_view name, It first, It last)
     {
-        auto set = Base::create(region, name);
-        if (!set)
-            return set;
-        if (auto filled = set->extend(first, last); !filled) {
-            (void)Base::destroy(region, name); // all or nothing: no half-filled root stays behind
-            return unexpected(filled.error());
-        }
-        return set;
+        return Base::createFilled(region, name, [&](SharedHashSet& set) { return set.extend(first, last); });
     }
 
     // True when `value` was not there before.
@@ -123,27 +116,12 @@ public:
     }
     RegionExpected<std::uint64_t> size() const
     {
-        return this->run([&](detail::ContainerTxn& txn) -> RegionExpected<std::uint64_t> {
-            auto t = Ops::open(txn, this->bodyAt());
-            if (!t)
-                return unexpected(t.error());
-            return t->body.length;
-        });
-    }
-    RegionExpected<bool> empty() const
-    {
-        auto n = size();
-        return n ? RegionExpected<bool>(*n == 0) : unexpected(n.error());
+        return this->run([&](detail::ContainerTxn& txn) { return Ops::length(txn, this->bodyAt()); });
     }
     // Slots in the table; at most 7/8 of them hold elements before it grows by 1.5x.
     RegionExpected<std::uint64_t> capacity() const
     {
-        return this->run([&](detail::ContainerTxn& txn) -> RegionExpected<std::uint64_t> {
-            auto t = Ops::open(txn, this->bodyAt());
-            if (!t)
-                return unexpected(t.error());
-            return t->capacity();
-        });
+        return this->run([&](detail::ContainerTxn& txn) { return Ops::capacity(txn, this->bodyAt()); });
     }
     RegionExpected<void> reserve(std::uint64_t additional)
     {

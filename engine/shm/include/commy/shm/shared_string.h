@@ -30,14 +30,7 @@ public:
 
     static RegionExpected<SharedString> fromStrIn(Region& region, std::string_view name, std::string_view text)
     {
-        auto created = create(region, name);
-        if (!created)
-            return created;
-        if (auto assigned = created->assign(text); !assigned) {
-            (void)destroy(region, name); // all or nothing: no half-made root stays behind
-            return unexpected(assigned.error());
-        }
-        return created;
+        return createFilled(region, name, [&](SharedString& string) { return string.assign(text); });
     }
 
     RegionExpected<void> append(std::string_view text)
@@ -96,11 +89,6 @@ public:
     RegionExpected<std::uint64_t> size() const
     {
         return run([&](detail::ContainerTxn& txn) { return Ops::length(txn, bodyAt()); });
-    }
-    RegionExpected<bool> empty() const
-    {
-        auto n = size();
-        return n ? RegionExpected<bool>(*n == 0) : unexpected(n.error());
     }
     RegionExpected<void> reserve(std::uint64_t additional)
     {

@@ -35,14 +35,7 @@ public:
     template <std::input_iterator It>
     static RegionExpected<SharedVec> fromIterIn(Region& region, std::string_view name, It first, It last)
     {
-        auto vec = Base::create(region, name);
-        if (!vec)
-            return vec;
-        if (auto filled = vec->extend(first, last); !filled) {
-            (void)Base::destroy(region, name); // all or nothing: no half-filled root stays behind
-            return unexpected(filled.error());
-        }
-        return vec;
+        return Base::createFilled(region, name, [&](SharedVec& vec) { return vec.extend(first, last); });
     }
 
     RegionExpected<void> push(const Value& value)
@@ -104,11 +97,6 @@ public:
     RegionExpected<std::uint64_t> size() const
     {
         return this->run([&](detail::ContainerTxn& txn) { return Ops::length(txn, this->bodyAt()); });
-    }
-    RegionExpected<bool> empty() const
-    {
-        auto n = size();
-        return n ? RegionExpected<bool>(*n == 0) : unexpected(n.error());
     }
     RegionExpected<std::uint64_t> capacity() const
     {

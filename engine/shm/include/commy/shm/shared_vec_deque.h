@@ -38,14 +38,7 @@ public:
     template <std::input_iterator It>
     static RegionExpected<SharedVecDeque> fromIterIn(Region& region, std::string_view name, It first, It last)
     {
-        auto deque = Base::create(region, name);
-        if (!deque)
-            return deque;
-        if (auto filled = deque->extend(first, last); !filled) {
-            (void)Base::destroy(region, name);
-            return unexpected(filled.error());
-        }
-        return deque;
+        return Base::createFilled(region, name, [&](SharedVecDeque& deque) { return deque.extend(first, last); });
     }
 
     RegionExpected<void> pushBack(const Value& value)
@@ -112,11 +105,6 @@ public:
     RegionExpected<std::uint64_t> size() const
     {
         return this->run([&](detail::ContainerTxn& txn) { return Ops::length(txn, this->bodyAt()); });
-    }
-    RegionExpected<bool> empty() const
-    {
-        auto n = size();
-        return n ? RegionExpected<bool>(*n == 0) : unexpected(n.error());
     }
     RegionExpected<std::uint64_t> capacity() const
     {

@@ -279,6 +279,22 @@ template <class KeyTraits, class ValueTraits = void> struct HashOps {
         return t;
     }
 
+    // Entries held, and slots in the table (0 until the first insert).
+    static RegionExpected<std::uint64_t> length(const ContainerTxn& txn, std::uint64_t bodyAt)
+    {
+        auto t = open(txn, bodyAt);
+        if (!t)
+            return unexpected(t.error());
+        return t->body.length;
+    }
+    static RegionExpected<std::uint64_t> capacity(const ContainerTxn& txn, std::uint64_t bodyAt)
+    {
+        auto t = open(txn, bodyAt);
+        if (!t)
+            return unexpected(t.error());
+        return t->capacity();
+    }
+
     struct Probe {
         std::uint64_t found = npos; // the key's slot
         std::uint64_t free = npos; // the first deleted or empty slot on the key's probe path

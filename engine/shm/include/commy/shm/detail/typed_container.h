@@ -1,12 +1,13 @@
 #pragma once
 
 // What every typed container shares: create / attach by name with its descriptor, its handle (lock
-// and batch), its version, and destroy. `Derived` provides:
+// and batch), its version, destroy, and empty() for a container with a size(). `Derived` provides:
 //   static constexpr RootKind kKind;
 //   static std::string descriptor();
 //   static ElementLayout layout();
 //   static std::uint64_t undoJournalBytes();        (optional; kDefaultJournalBytes otherwise)
 //   static RegionExpected<void> dropContents(ContainerTxn&, std::uint64_t bodyAt);
+//   RegionExpected<std::uint64_t> size() const;     (optional; gives empty())
 
 #include <commy/shm/container_txn.h>
 
@@ -46,6 +47,13 @@ public:
             [](ContainerTxn& txn, std::uint64_t bodyAt) { return Derived::dropContents(txn, bodyAt); });
     }
 
+    // size() == 0, for the containers that have a size() (a SharedBox has none).
+    RegionExpected<bool> empty() const requires requires(const Derived& container) { container.size(); }
+    {
+        auto n = static_cast<const Derived&>(*this).size();
+        return n ? RegionExpected<bool>(*n == 0) : unexpected(n.error());
+    }
+
     const ContainerHandle& handle() const { return m_handle; }
     const ContainerRef& ref() const { return m_handle.ref(); }
     // Bumped by every committed change, by any process.
@@ -56,6 +64,21 @@ protected:
     explicit TypedContainer(const ContainerRef& ref)
         : m_handle(ref)
     {
+    }
+    // Creates `name` with Derived::create() and lets `fill(Derived&)` put the contents in. All or
+    // nothing: when fill fails, the container is destroyed again (no half-filled root stays behind)
+    // and fill's error is returned.
+    template <class Fill>
+    static RegionExpected<Derived> createFilled(Region& region, std::string_view name, Fill&& fill)
+    {
+        auto container = Derived::create(region, name);
+        if (!container)
+            return container;
+        if (auto filled = fill(*container); !filled) {
+            (void)destroy(region, name);
+            return unexpected(filled.error());
+        }
+        return container;
     }
     std::uint64_t bodyAt() const { return ref().offset() + offsetof(format::ContainerHeader, body); }
     template <class Operation> auto run(Operation&& operation) const { return m_handle.run(operation); }
