@@ -210,6 +210,7 @@ RegionExpected<ContainerTxn> ContainerTxn::begin(const ContainerRef& container)
 
 ContainerTxn::ContainerTxn(ContainerTxn&& other) noexcept
     : m_container(other.m_container)
+    , m_header(other.m_header)
     , m_locked(std::exchange(other.m_locked, false))
     , m_dirty(std::exchange(other.m_dirty, false))
     , m_writing(std::exchange(other.m_writing, false))
@@ -229,7 +230,7 @@ std::uint64_t ContainerTxn::offsetOf(const void* address) const
 {
     return m_container.offset()
         + static_cast<std::uint64_t>(
-            static_cast<const std::byte*>(address) - reinterpret_cast<const std::byte*>(m_container.header()));
+            static_cast<const std::byte*>(address) - reinterpret_cast<const std::byte*>(m_header));
 }
 
 RegionExpected<void> ContainerTxn::lock()
@@ -265,7 +266,7 @@ RegionExpected<void> ContainerTxn::lock()
             return unexpected(RegionError::LockTimeout);
     }
     m_locked = true;
-    h = m_container.header();
+    m_header = h;
     if (ownerDied || atomic(h->journalUsed).load(std::memory_order_acquire) != 0 || (h->sequence & 1) != 0) {
         // The region first: a holder killed inside a region transaction for this container (a
         // journal switch, an allocation and its record) is rolled back before the journal is read.
@@ -275,11 +276,9 @@ RegionExpected<void> ContainerTxn::lock()
             unlock();
             return unexpected(repaired.error());
         }
-        h = m_container.header();
         m_writing = (h->sequence & 1) != 0;
         m_dirty = true;
         rollback();
-        h = m_container.header();
         if (atomic(h->journalUsed).load(std::memory_order_acquire) != 0) {
             // The journal could not be replayed (it is damaged, or the region lock timed out).
             if (ownerDied)
@@ -297,7 +296,7 @@ RegionExpected<void> ContainerTxn::lock()
 
 void ContainerTxn::unlock()
 {
-    ContainerHeader* h = m_container.header();
+    ContainerHeader* h = m_header;
     atomic(h->holderPid).store(0, std::memory_order_relaxed);
     platform::RegionLock(h->lock).unlock();
     m_locked = false;
@@ -444,7 +443,7 @@ RegionExpected<void> ContainerTxn::commit()
 {
     if (!m_dirty)
         return {};
-    ContainerHeader* h = m_container.header();
+    ContainerHeader* h = m_header;
     if (auto bumped = set(h->version, h->version + 1); !bumped)
         return bumped;
     const std::uint64_t version = h->version;
@@ -471,7 +470,7 @@ void ContainerTxn::rollback()
     if (!m_dirty)
         return;
     RegionImpl& impl = RegionAccess::impl(region());
-    ContainerHeader* h = m_container.header();
+    ContainerHeader* h = m_header;
     const std::uint64_t word = atomic(h->journalUsed).load(std::memory_order_acquire);
     const bool committed = (word & kJournalCommitted) != 0;
     const std::uint64_t used = word & ~kJournalCommitted;
@@ -505,7 +504,6 @@ void ContainerTxn::rollback()
     }
     if (!complete)
         return;
-    h = m_container.header();
     compilerBarrier();
     atomic(h->journalUsed).store(0, std::memory_order_release);
     endWriting();
@@ -525,7 +523,7 @@ RegionExpected<void> ContainerTxn::retireRoot(std::string_view name)
     RootEntry* entry = roots.find(name);
     if (!entry || entry->offset != m_container.offset())
         return unexpected(RegionError::RootNotFound);
-    ContainerHeader* h = m_container.header();
+    ContainerHeader* h = m_header;
     const std::uint64_t journal = h->journalOffset;
     h->magic = 0; // whoever still holds a reference finds no container here
     Transaction txn(view);

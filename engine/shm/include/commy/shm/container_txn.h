@@ -81,7 +81,8 @@ public:
 
     Region& region() const { return m_container.region(); }
     const ContainerRef& container() const { return m_container; }
-    format::ContainerHeader& header() const { return *m_container.header(); }
+    // The header stays at this address while the lock is held: a remap keeps earlier mappings.
+    format::ContainerHeader& header() const { return *m_header; }
     template <class Body> Body& body() const
     {
         static_assert(sizeof(Body) <= format::kContainerBodyBytes);
@@ -91,7 +92,15 @@ public:
 
     // Address of [offset, offset + bytes) or nullptr when it is not inside the arena; valid until the
     // next allocate().
-    void* at(std::uint64_t offset, std::uint64_t bytes) const { return region().pointer(offset, bytes); }
+    void* at(std::uint64_t offset, std::uint64_t bytes) const
+    {
+        // The header (and the body in it) is the most used range: no bounds check beyond its own.
+        const std::uint64_t inHeader = offset - m_container.offset();
+        if (offset >= m_container.offset() && inHeader <= sizeof(format::ContainerHeader)
+            && bytes <= sizeof(format::ContainerHeader) - inHeader)
+            return reinterpret_cast<std::byte*>(m_header) + inHeader;
+        return region().pointer(offset, bytes);
+    }
     template <class T> T* at(std::uint64_t offset) const { return static_cast<T*>(at(offset, sizeof(T))); }
     std::uint64_t offsetOf(const void* address) const;
 
@@ -131,6 +140,7 @@ private:
     void endWriting();
 
     ContainerRef m_container;
+    format::ContainerHeader* m_header = nullptr; // set by lock()
     bool m_locked = false;
     bool m_dirty = false; // something changed since the last commit
     bool m_writing = false; // the seqlock word is odd
