@@ -5,6 +5,7 @@
 #include <commy/protocol/codec.h>
 #include <commy/protocol/names.h>
 
+#include <QFile>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QRandomGenerator>
@@ -50,6 +51,7 @@ private slots:
     void names();
     void errorCodeNames();
     void mutatedFramesNeverCrash();
+    void documentedExamples();
 };
 
 void TestCodec::requestRoundTrip_data()
@@ -573,6 +575,63 @@ void TestCodec::mutatedFramesNeverCrash()
     }
     // Some mutations (inside a string value) keep a frame valid: both paths were exercised.
     QVERIFY(accepted > 0);
+}
+
+// docs/protocol.md is the reference: every request example there decodes (or, when the example
+// reply is INVALID_REQUEST, is rejected with exactly that message), every reply example is a
+// well-formed envelope, and every request type has an example.
+void TestCodec::documentedExamples()
+{
+    QFile doc(QStringLiteral(COMMY_PROTOCOL_DOC));
+    QVERIFY(doc.open(QIODevice::ReadOnly | QIODevice::Text));
+    QList<QByteArray> examples;
+    QList<int> blocks; // the fenced block each example is in
+    int block = 0;
+    bool inJson = false;
+    const QList<QByteArray> lines = doc.readAll().split('\n');
+    for (const QByteArray& line : lines) {
+        if (line.startsWith("```")) {
+            inJson = !inJson && line == "```json";
+            ++block;
+        } else if (inJson && !line.trimmed().isEmpty()) {
+            examples.append(line);
+            blocks.append(block);
+        }
+    }
+
+    const auto field = [](const QJsonObject& object, const char* name) { return object.value(QLatin1String(name)); };
+    QSet<QString> documented;
+    int replies = 0;
+    for (qsizetype i = 0; i < examples.size(); ++i) {
+        const QByteArray& line = examples[i];
+        const QJsonObject object = QJsonDocument::fromJson(line).object();
+        const QString type = field(object, "type").toString();
+        QVERIFY2(!type.isEmpty(), line.constData());
+        if (type == u"Result" || type == u"Error" || type == u"VariableChanged") {
+            ++replies;
+            QVERIFY2(field(object, "data").isObject(), line.constData());
+            QCOMPARE(object.contains(QLatin1String("id")), type != u"VariableChanged");
+            if (type == u"Error")
+                QVERIFY2(errorCodeFromName(field(object, "data")["code"].toString()), line.constData());
+            continue;
+        }
+        const QJsonObject reply = i + 1 < examples.size() && blocks[i + 1] == blocks[i]
+            ? QJsonDocument::fromJson(examples[i + 1]).object()
+            : QJsonObject();
+        const DecodeResult decoded = decodeRequest(line);
+        if (field(reply, "data")["code"].toString() == u"INVALID_REQUEST") {
+            QVERIFY2(!decoded.hasValue(), line.constData());
+            QCOMPARE(decoded.error().message, field(reply, "data")["message"].toString());
+            QCOMPARE(idJson(decoded.error().id), field(reply, "id"));
+            continue;
+        }
+        QVERIFY2(decoded.hasValue(), qPrintable(problem(decoded) + QLatin1String(": ") + QString::fromUtf8(line)));
+        if (!reply.isEmpty())
+            QCOMPARE(idJson(decoded->id), field(reply, "id"));
+        documented.insert(requestTypeName(decoded->request));
+    }
+    QCOMPARE(documented.size(), qsizetype(std::variant_size_v<Request>));
+    QVERIFY(replies >= int(std::variant_size_v<Request>));
 }
 
 QTEST_GUILESS_MAIN(TestCodec)
