@@ -1,0 +1,42 @@
+#pragma once
+
+// The JSON codec: text frames {"type": T, "id": ID, "data": {...}} to typed messages and back.
+// Decoding validates everything (types, required fields, names, base64) and never trusts the input;
+// encoding produces compact JSON.
+
+#include <commy/protocol/messages.h>
+#include <commy/shm/expected.h>
+
+#include <QByteArray>
+#include <QByteArrayView>
+
+#include <optional>
+
+namespace commy::protocol {
+
+struct RequestFrame {
+    RequestId id;
+    Request request;
+    bool operator==(const RequestFrame&) const = default;
+};
+
+// Why a frame was rejected. `id` is set when the envelope's id could be read, so the reply can echo
+// it; `message` names the offending field.
+struct DecodeError {
+    std::optional<RequestId> id;
+    ErrorCode code = ErrorCode::InvalidRequest;
+    QString message;
+};
+
+using DecodeResult = Expected<RequestFrame, DecodeError>;
+
+[[nodiscard]] DecodeResult decodeRequest(QByteArrayView frame);
+
+QByteArray encodeRequest(const RequestId& id, const Request& request);
+QByteArray encodeResult(const RequestId& id, const ResultData& result);
+// Without an id (the request's id was unreadable) the reply carries "id": null.
+QByteArray encodeError(const std::optional<RequestId>& id, const Error& error);
+QByteArray encodeError(const DecodeError& error);
+QByteArray encodePush(const VariableChanged& push);
+
+} // namespace commy::protocol

@@ -1,0 +1,423 @@
+#include <commy/protocol/codec.h>
+
+#include "field_reader.h"
+#include "message_names.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QJsonParseError>
+
+#include <utility>
+
+namespace commy::protocol {
+
+using detail::FieldReader;
+
+namespace {
+
+constexpr qsizetype kMaxSecretLength = 4096; // keys, passwords, tokens
+constexpr qsizetype kMaxLabelLength = 128; // client and key names, user names
+constexpr qsizetype kMaxIdLength = 128; // string request ids
+
+QLatin1StringView key(const char* text) { return QLatin1StringView(text); }
+
+QString base64(const QByteArray& bytes) { return QString::fromLatin1(bytes.toBase64()); }
+
+QJsonArray scopeArray(const std::vector<Scope>& scopes)
+{
+    QJsonArray array;
+    for (const Scope scope : scopes)
+        array.append(scopeName(scope));
+    return array;
+}
+
+QJsonArray nameArray(const std::vector<QString>& names)
+{
+    QJsonArray array;
+    for (const QString& name : names)
+        array.append(name);
+    return array;
+}
+
+template <class T> void setOptional(QJsonObject& object, const char* name, const std::optional<T>& value)
+{
+    if (value)
+        object.insert(key(name), *value);
+}
+
+QJsonValue idValue(const RequestId& id)
+{
+    return std::visit([](const auto& value) { return QJsonValue(value); }, id);
+}
+
+// --- Per message: read(FieldReader&, T&) validates `data`; write(QJsonObject&, const T&) is its
+// inverse. Messages sharing a shape share the helpers below.
+
+void readTenant(FieldReader& r, QString& tenant) { tenant = r.name(key("tenant")); }
+void readService(FieldReader& r, QString& tenant, QString& service)
+{
+    tenant = r.name(key("tenant"));
+    service = r.name(key("service"));
+}
+void readVariable(FieldReader& r, QString& tenant, QString& service, QString& variable)
+{
+    readService(r, tenant, service);
+    variable = r.name(key("variable"));
+}
+void writeService(QJsonObject& o, const QString& tenant, const QString& service)
+{
+    o.insert(key("tenant"), tenant);
+    o.insert(key("service"), service);
+}
+void writeVariable(QJsonObject& o, const QString& tenant, const QString& service, const QString& variable)
+{
+    writeService(o, tenant, service);
+    o.insert(key("variable"), variable);
+}
+
+// Session.
+void read(FieldReader& r, Authenticate& m)
+{
+    m.tenant = r.optionalName(key("tenant"));
+    const QString method = r.text(key("method"), kMaxLabelLength);
+    if (method == u"api_key") {
+        m.credential = ApiKeyCredential { r.text(key("key"), kMaxSecretLength) };
+    } else if (method == u"password") {
+        PasswordCredential credential;
+        credential.username = r.text(key("username"), kMaxLabelLength);
+        credential.password = r.text(key("password"), kMaxSecretLength);
+        m.credential = std::move(credential);
+    } else if (method == u"token") {
+        m.credential = TokenCredential { r.text(key("token"), kMaxSecretLength) };
+    } else {
+        r.fail(key("method"), QStringLiteral("must be one of api_key, password, token"));
+    }
+    m.clientName = r.optionalText(key("client_name"), kMaxLabelLength);
+}
+void write(QJsonObject& o, const Authenticate& m)
+{
+    setOptional(o, "tenant", m.tenant);
+    setOptional(o, "client_name", m.clientName);
+    if (const auto* apiKey = std::get_if<ApiKeyCredential>(&m.credential)) {
+        o.insert(key("method"), QStringLiteral("api_key"));
+        o.insert(key("key"), apiKey->key);
+    } else if (const auto* password = std::get_if<PasswordCredential>(&m.credential)) {
+        o.insert(key("method"), QStringLiteral("password"));
+        o.insert(key("username"), password->username);
+        o.insert(key("password"), password->password);
+    } else if (const auto* token = std::get_if<TokenCredential>(&m.credential)) {
+        o.insert(key("method"), QStringLiteral("token"));
+        o.insert(key("token"), token->token);
+    }
+}
+void read(FieldReader& r, Logout& m) { readTenant(r, m.tenant); }
+void write(QJsonObject& o, const Logout& m) { o.insert(key("tenant"), m.tenant); }
+void read(FieldReader& r, RefreshToken& m) { readTenant(r, m.tenant); }
+void write(QJsonObject& o, const RefreshToken& m) { o.insert(key("tenant"), m.tenant); }
+void read(FieldReader&, Heartbeat&) { }
+void write(QJsonObject&, const Heartbeat&) { }
+
+// Administration.
+void read(FieldReader& r, CreateTenant& m) { readTenant(r, m.tenant); }
+void write(QJsonObject& o, const CreateTenant& m) { o.insert(key("tenant"), m.tenant); }
+void read(FieldReader& r, DeleteTenant& m) { readTenant(r, m.tenant); }
+void write(QJsonObject& o, const DeleteTenant& m) { o.insert(key("tenant"), m.tenant); }
+void read(FieldReader&, ListTenants&) { }
+void write(QJsonObject&, const ListTenants&) { }
+void read(FieldReader& r, CreateKey& m)
+{
+    readTenant(r, m.tenant);
+    m.scopes = r.scopes(key("scopes"));
+    m.name = r.optionalText(key("name"), kMaxLabelLength);
+}
+void write(QJsonObject& o, const CreateKey& m)
+{
+    o.insert(key("tenant"), m.tenant);
+    o.insert(key("scopes"), scopeArray(m.scopes));
+    setOptional(o, "name", m.name);
+}
+void read(FieldReader& r, RevokeKey& m)
+{
+    readTenant(r, m.tenant);
+    m.keyId = r.name(key("key_id"));
+}
+void write(QJsonObject& o, const RevokeKey& m)
+{
+    o.insert(key("tenant"), m.tenant);
+    o.insert(key("key_id"), m.keyId);
+}
+void read(FieldReader& r, ListKeys& m) { readTenant(r, m.tenant); }
+void write(QJsonObject& o, const ListKeys& m) { o.insert(key("tenant"), m.tenant); }
+void read(FieldReader& r, CreateService& m)
+{
+    readService(r, m.tenant, m.service);
+    m.size = r.optionalInteger(key("size"), 1);
+    m.limit = r.optionalInteger(key("limit"), 1);
+}
+void write(QJsonObject& o, const CreateService& m)
+{
+    writeService(o, m.tenant, m.service);
+    setOptional(o, "size", m.size);
+    setOptional(o, "limit", m.limit);
+}
+void read(FieldReader& r, GetService& m) { readService(r, m.tenant, m.service); }
+void write(QJsonObject& o, const GetService& m) { writeService(o, m.tenant, m.service); }
+void read(FieldReader& r, DeleteService& m) { readService(r, m.tenant, m.service); }
+void write(QJsonObject& o, const DeleteService& m) { writeService(o, m.tenant, m.service); }
+void read(FieldReader& r, ListServices& m) { readTenant(r, m.tenant); }
+void write(QJsonObject& o, const ListServices& m) { o.insert(key("tenant"), m.tenant); }
+
+// Data.
+void read(FieldReader& r, AllocateVariable& m)
+{
+    readVariable(r, m.tenant, m.service, m.variable);
+    m.value = r.bytes(key("value"));
+}
+void write(QJsonObject& o, const AllocateVariable& m)
+{
+    writeVariable(o, m.tenant, m.service, m.variable);
+    o.insert(key("value"), base64(m.value));
+}
+void read(FieldReader& r, WriteVariable& m)
+{
+    readVariable(r, m.tenant, m.service, m.variable);
+    m.value = r.bytes(key("value"));
+    m.expectedVersion = r.optionalInteger(key("expected_version"), 0);
+}
+void write(QJsonObject& o, const WriteVariable& m)
+{
+    writeVariable(o, m.tenant, m.service, m.variable);
+    o.insert(key("value"), base64(m.value));
+    setOptional(o, "expected_version", m.expectedVersion);
+}
+void read(FieldReader& r, ReadVariable& m) { readVariable(r, m.tenant, m.service, m.variable); }
+void write(QJsonObject& o, const ReadVariable& m) { writeVariable(o, m.tenant, m.service, m.variable); }
+void read(FieldReader& r, DeallocateVariable& m) { readVariable(r, m.tenant, m.service, m.variable); }
+void write(QJsonObject& o, const DeallocateVariable& m) { writeVariable(o, m.tenant, m.service, m.variable); }
+void read(FieldReader& r, ListVariables& m) { readService(r, m.tenant, m.service); }
+void write(QJsonObject& o, const ListVariables& m) { writeService(o, m.tenant, m.service); }
+void read(FieldReader& r, Subscribe& m)
+{
+    readService(r, m.tenant, m.service);
+    m.variables = r.optionalNameList(key("variables"));
+}
+void write(QJsonObject& o, const Subscribe& m)
+{
+    writeService(o, m.tenant, m.service);
+    if (m.variables)
+        o.insert(key("variables"), nameArray(*m.variables));
+}
+void read(FieldReader& r, Unsubscribe& m)
+{
+    readService(r, m.tenant, m.service);
+    m.variables = r.optionalNameList(key("variables"));
+}
+void write(QJsonObject& o, const Unsubscribe& m)
+{
+    writeService(o, m.tenant, m.service);
+    if (m.variables)
+        o.insert(key("variables"), nameArray(*m.variables));
+}
+void read(FieldReader& r, GetServiceFilePath& m) { readService(r, m.tenant, m.service); }
+void write(QJsonObject& o, const GetServiceFilePath& m) { writeService(o, m.tenant, m.service); }
+
+// Replies.
+void write(QJsonObject&, const EmptyResult&) { }
+void write(QJsonObject& o, const AuthenticateResult& m)
+{
+    o.insert(key("token"), m.token);
+    o.insert(key("expires_in"), m.expiresIn);
+    o.insert(key("scopes"), scopeArray(m.scopes));
+}
+void write(QJsonObject& o, const HeartbeatResult& m) { o.insert(key("server_time"), m.serverTime); }
+void write(QJsonObject& o, const ListTenantsResult& m)
+{
+    QJsonArray tenants;
+    for (const TenantInfo& tenant : m.tenants)
+        tenants.append(
+            QJsonObject { { QStringLiteral("name"), tenant.name }, { QStringLiteral("services"), tenant.services } });
+    o.insert(key("tenants"), tenants);
+}
+void write(QJsonObject& o, const CreateKeyResult& m)
+{
+    o.insert(key("key_id"), m.keyId);
+    o.insert(key("key"), m.key);
+}
+void write(QJsonObject& o, const ListKeysResult& m)
+{
+    QJsonArray keys;
+    for (const KeyInfo& info : m.keys) {
+        QJsonObject item { { QStringLiteral("key_id"), info.keyId },
+            { QStringLiteral("scopes"), scopeArray(info.scopes) } };
+        setOptional(item, "name", info.name);
+        keys.append(item);
+    }
+    o.insert(key("keys"), keys);
+}
+QJsonObject serviceObject(const ServiceInfo& m)
+{
+    return QJsonObject { { QStringLiteral("name"), m.name }, { QStringLiteral("size"), m.size },
+        { QStringLiteral("limit"), m.limit }, { QStringLiteral("variables"), m.variables } };
+}
+void write(QJsonObject& o, const ServiceInfo& m) { o = serviceObject(m); }
+void write(QJsonObject& o, const ListServicesResult& m)
+{
+    QJsonArray services;
+    for (const ServiceInfo& service : m.services)
+        services.append(serviceObject(service));
+    o.insert(key("services"), services);
+}
+void write(QJsonObject& o, const WriteResult& m) { o.insert(key("version"), m.version); }
+void write(QJsonObject& o, const ReadResult& m)
+{
+    o.insert(key("value"), base64(m.value));
+    o.insert(key("version"), m.version);
+}
+void write(QJsonObject& o, const ListVariablesResult& m)
+{
+    QJsonArray variables;
+    for (const VariableInfo& variable : m.variables)
+        variables.append(QJsonObject { { QStringLiteral("name"), variable.name },
+            { QStringLiteral("size"), variable.size }, { QStringLiteral("version"), variable.version } });
+    o.insert(key("variables"), variables);
+}
+void write(QJsonObject& o, const ServiceFilePathResult& m)
+{
+    o.insert(key("path"), m.path);
+    o.insert(key("size"), m.size);
+}
+
+// --- Dispatch: one decoder per Request alternative, found by its wire type name.
+
+using DecodeFields = Request (*)(FieldReader&);
+
+template <class T> Request decodeFields(FieldReader& reader)
+{
+    T message {};
+    read(reader, message);
+    reader.finish();
+    return Request(std::move(message));
+}
+
+template <std::size_t... I> constexpr auto makeDecoders(std::index_sequence<I...>)
+{
+    return std::array<DecodeFields, sizeof...(I)> { &decodeFields<std::variant_alternative_t<I, Request>>... };
+}
+
+constexpr auto kDecoders = makeDecoders(std::make_index_sequence<std::variant_size_v<Request>>());
+
+std::optional<std::size_t> requestIndex(const QString& type)
+{
+    for (std::size_t i = 0; i < detail::kRequestTypeNames.size(); ++i) {
+        if (type == QLatin1StringView(detail::kRequestTypeNames[i]))
+            return i;
+    }
+    return std::nullopt;
+}
+
+Unexpected<DecodeError> reject(std::optional<RequestId> id, QString message)
+{
+    return unexpected(DecodeError { std::move(id), ErrorCode::InvalidRequest, std::move(message) });
+}
+
+QByteArray frameBytes(const QString& type, const std::optional<QJsonValue>& id, const QJsonObject& data)
+{
+    QJsonObject envelope { { QStringLiteral("type"), type }, { QStringLiteral("data"), data } };
+    if (id)
+        envelope.insert(key("id"), *id);
+    return QJsonDocument(envelope).toJson(QJsonDocument::Compact);
+}
+
+} // namespace
+
+DecodeResult decodeRequest(QByteArrayView frame)
+{
+    QJsonParseError parseError {};
+    const QJsonDocument document = QJsonDocument::fromJson(frame.toByteArray(), &parseError);
+    if (parseError.error != QJsonParseError::NoError)
+        return reject(std::nullopt, QStringLiteral("frame is not valid JSON: %1").arg(parseError.errorString()));
+    if (!document.isObject())
+        return reject(std::nullopt, QStringLiteral("frame is not a JSON object"));
+    const QJsonObject envelope = document.object();
+
+    // The id first, so that every later rejection can be matched to its request.
+    const QJsonValue idJson = envelope.value(key("id"));
+    std::optional<RequestId> id;
+    if (idJson.isString() && !idJson.toString().isEmpty() && idJson.toString().size() <= kMaxIdLength)
+        id = idJson.toString();
+    else if (const auto number = detail::wireInteger(idJson))
+        id = *number;
+    if (!id) {
+        if (idJson.isUndefined())
+            return reject(std::nullopt, QStringLiteral("field 'id' is missing"));
+        return reject(std::nullopt,
+            QStringLiteral("field 'id' must be a string of 1 to %1 characters or an integer").arg(kMaxIdLength));
+    }
+
+    const QJsonValue typeJson = envelope.value(key("type"));
+    if (typeJson.isUndefined())
+        return reject(id, QStringLiteral("field 'type' is missing"));
+    if (!typeJson.isString())
+        return reject(id, QStringLiteral("field 'type' must be a string"));
+    const auto index = requestIndex(typeJson.toString());
+    if (!index)
+        return reject(id, QStringLiteral("field 'type' names no request: %1").arg(typeJson.toString().left(64)));
+
+    const QJsonValue dataJson = envelope.value(key("data"));
+    if (dataJson.isUndefined())
+        return reject(id, QStringLiteral("field 'data' is missing"));
+    if (!dataJson.isObject())
+        return reject(id, QStringLiteral("field 'data' must be an object"));
+    for (auto it = envelope.constBegin(); it != envelope.constEnd(); ++it) {
+        if (it.key() != u"type" && it.key() != u"id" && it.key() != u"data")
+            return reject(id, QStringLiteral("field '%1' is not part of the envelope").arg(it.key().left(64)));
+    }
+
+    FieldReader reader(dataJson.toObject());
+    Request request = kDecoders[*index](reader);
+    if (reader.failed())
+        return reject(id, QStringLiteral("data: %1").arg(reader.error()));
+    return RequestFrame { std::move(*id), std::move(request) };
+}
+
+QByteArray encodeRequest(const RequestId& id, const Request& request)
+{
+    QJsonObject data;
+    std::visit([&data](const auto& message) { write(data, message); }, request);
+    return frameBytes(requestTypeName(request), idValue(id), data);
+}
+
+QByteArray encodeResult(const RequestId& id, const ResultData& result)
+{
+    QJsonObject data;
+    std::visit([&data](const auto& payload) { write(data, payload); }, result);
+    return frameBytes(QStringLiteral("Result"), idValue(id), data);
+}
+
+QByteArray encodeError(const std::optional<RequestId>& id, const Error& error)
+{
+    QJsonObject data { { QStringLiteral("code"), errorCodeName(error.code) },
+        { QStringLiteral("message"), error.message } };
+    setOptional(data, "retry_after", error.retryAfter);
+    return frameBytes(QStringLiteral("Error"), id ? idValue(*id) : QJsonValue(QJsonValue::Null), data);
+}
+
+QByteArray encodeError(const DecodeError& error)
+{
+    return encodeError(error.id, Error { error.code, error.message, {} });
+}
+
+QByteArray encodePush(const VariableChanged& push)
+{
+    QJsonObject data;
+    writeVariable(data, push.tenant, push.service, push.variable);
+    data.insert(key("value"), base64(push.value));
+    data.insert(key("version"), push.version);
+    data.insert(key("seq"), push.seq);
+    if (push.coalesced)
+        data.insert(key("coalesced"), true);
+    return frameBytes(QStringLiteral("VariableChanged"), std::nullopt, data);
+}
+
+} // namespace commy::protocol
