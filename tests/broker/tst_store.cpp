@@ -241,6 +241,28 @@ private slots:
         QCOMPARE(store->listServices("legacy")->size(), 1);
     }
 
+    void aFailedMigrationStepChangesNothing()
+    {
+        const QString dir = freshDir();
+        QVERIFY(QDir().mkpath(dir));
+        {
+            // A version 1 file that already has an index named like step 2's last one, so the step
+            // fails after creating audit_log and api_keys_tenant: its transaction must roll back whole.
+            DirectDb db(QDir(dir).filePath("commy.db"));
+            QVERIFY(db.exec("CREATE TABLE schema_version (version INTEGER NOT NULL)"));
+            QVERIFY(db.exec("INSERT INTO schema_version (version) VALUES (1)"));
+            QVERIFY(db.exec("CREATE TABLE tenants (name TEXT PRIMARY KEY NOT NULL, created_at INTEGER NOT NULL)"));
+            QVERIFY(db.exec("CREATE TABLE api_keys (key_id TEXT PRIMARY KEY NOT NULL, tenant TEXT)"));
+            QVERIFY(db.exec("CREATE TABLE tokens (hash BLOB PRIMARY KEY NOT NULL, tenant TEXT)"));
+            QVERIFY(db.exec("CREATE INDEX tokens_tenant ON tenants(created_at)"));
+        }
+        COMPARE_STORE_ERROR(Store::open({ dir, {} }), StoreError::Database);
+        DirectDb db(QDir(dir).filePath("commy.db"));
+        QCOMPARE(db.rows("SELECT version FROM schema_version"), QList<QList<QVariant>>({ { 1 } }));
+        QCOMPARE(db.count("sqlite_master WHERE name IN ('audit_log', 'api_keys_tenant')"), 0);
+        QCOMPARE(db.count("sqlite_master WHERE name = 'tokens_tenant'"), 1);
+    }
+
     void refusesANewerSchema()
     {
         const QString dir = freshDir();
