@@ -225,18 +225,20 @@ private slots:
         {
             auto store = openStore(dir);
             QVERIFY(store);
-            QCOMPARE(store->schemaVersion(), 2);
+            QCOMPARE(store->schemaVersion(), Store::latestSchemaVersion());
             QCOMPARE(store->listTenants()->at(0).name, QStringLiteral("legacy"));
             QCOMPARE(store->getService("legacy", "old")->size, 4096);
             QVERIFY_OK(store->appendAudit("admin", "Migrated", "legacy"));
         }
         {
             DirectDb db(QDir(dir).filePath("commy.db"));
-            QCOMPARE(db.rows("SELECT version FROM schema_version"), QList<QList<QVariant>>({ { 2 } }));
+            QCOMPARE(db.rows("SELECT version FROM schema_version"),
+                QList<QList<QVariant>>({ { Store::latestSchemaVersion() } }));
+            QCOMPARE(db.count("pragma_table_info('tokens') WHERE name = 'key_id'"), 1);
         }
         auto store = openStore(dir);
         QVERIFY(store);
-        QCOMPARE(store->schemaVersion(), 2);
+        QCOMPARE(store->schemaVersion(), Store::latestSchemaVersion());
         QCOMPARE(store->listAudit()->size(), 1);
         QCOMPARE(store->listServices("legacy")->size(), 1);
     }
@@ -573,6 +575,31 @@ private slots:
         COMPARE_STORE_ERROR(store->verifyToken("acme", issued->token), StoreError::AuthenticationFailed);
         COMPARE_STORE_ERROR(store->revokeToken("acme", "not-a-token"), StoreError::NotFound);
         QVERIFY_OK(store->verifyToken(kServer, server->token));
+    }
+
+    void revokingAKeyRevokesItsTokens()
+    {
+        auto store = openStore(freshDir());
+        QVERIFY(store);
+        QVERIFY_OK(store->createTenant("acme"));
+        auto first = store->createKey("acme", Scope::Read);
+        auto second = store->createKey("acme", Scope::Read);
+        QVERIFY_OK(first);
+        QVERIFY_OK(second);
+        auto fromFirst = store->issueToken("acme", Scope::Read, Store::kDefaultTokenTtlMs, first->keyId);
+        auto fromSecond = store->issueToken("acme", Scope::Read, Store::kDefaultTokenTtlMs, second->keyId);
+        auto unbound = store->issueToken("acme", Scope::Read);
+        QVERIFY_OK(fromFirst);
+        QVERIFY_OK(fromSecond);
+        QVERIFY_OK(unbound);
+        COMPARE_STORE_ERROR(store->issueToken("acme", Scope::Read, 1000, "unknownKeyId"), StoreError::NotFound);
+        COMPARE_STORE_ERROR(store->issueToken(kServer, Scope::ServerAdmin, 1000, first->keyId), StoreError::NotFound);
+
+        QVERIFY_OK(store->revokeKey("acme", first->keyId));
+        COMPARE_STORE_ERROR(store->verifyToken("acme", fromFirst->token), StoreError::AuthenticationFailed);
+        QVERIFY_OK(store->verifyToken("acme", fromSecond->token));
+        QVERIFY_OK(store->verifyToken("acme", unbound->token));
+        COMPARE_STORE_ERROR(store->issueToken("acme", Scope::Read, 1000, first->keyId), StoreError::NotFound);
     }
 
     void deletingATenantCascades()

@@ -55,6 +55,11 @@ const std::vector<std::vector<const char*>>& migrationSteps()
             "CREATE INDEX api_keys_tenant ON api_keys(tenant)",
             "CREATE INDEX tokens_tenant ON tokens(tenant)",
         },
+        // 3: a token remembers the key it was issued for, so revoking the key ends its sessions.
+        {
+            "ALTER TABLE tokens ADD COLUMN key_id TEXT REFERENCES api_keys(key_id) ON DELETE CASCADE",
+            "CREATE INDEX tokens_key ON tokens(key_id)",
+        },
     };
     return steps;
 }
@@ -473,12 +478,25 @@ StoreExpected<void> Store::revokeKey(const Owner& owner, const QString& keyId)
 {
     if (!validOwner(owner) || !isValidName(keyId))
         return unexpected(StoreError::InvalidName);
+    if (!m_impl->db.transaction())
+        return m_impl->fail(m_impl->db.lastError());
     QSqlQuery query(m_impl->db);
     if (!m_impl->run(
-            query, "UPDATE api_keys SET revoked = 1 WHERE key_id = ? AND tenant IS ?", { keyId, ownerValue(owner) }))
-        return m_impl->fail(query.lastError());
-    if (query.numRowsAffected() == 0)
+            query, "UPDATE api_keys SET revoked = 1 WHERE key_id = ? AND tenant IS ?", { keyId, ownerValue(owner) })) {
+        const QSqlError error = query.lastError();
+        m_impl->db.rollback();
+        return m_impl->fail(error);
+    }
+    if (query.numRowsAffected() == 0) {
+        m_impl->db.rollback();
         return unexpected(StoreError::NotFound);
+    }
+    QSqlQuery tokens(m_impl->db);
+    if (!m_impl->run(tokens, "UPDATE tokens SET revoked = 1 WHERE key_id = ?", { keyId }) || !m_impl->db.commit()) {
+        const QSqlError error = tokens.lastError().isValid() ? tokens.lastError() : m_impl->db.lastError();
+        m_impl->db.rollback();
+        return m_impl->fail(error);
+    }
     return {};
 }
 
@@ -508,9 +526,9 @@ StoreExpected<QList<KeyInfo>> Store::listKeys(const Owner& owner)
     return keys;
 }
 
-StoreExpected<IssuedToken> Store::issueToken(const Owner& owner, Scopes scopes, qint64 ttlMs)
+StoreExpected<IssuedToken> Store::issueToken(const Owner& owner, Scopes scopes, qint64 ttlMs, const QString& keyId)
 {
-    if (!validOwner(owner))
+    if (!validOwner(owner) || (!keyId.isEmpty() && !isValidName(keyId)))
         return unexpected(StoreError::InvalidName);
     if (!validScopes(owner, scopes) || ttlMs <= 0)
         return unexpected(StoreError::InvalidArgument);
@@ -521,11 +539,20 @@ StoreExpected<IssuedToken> Store::issueToken(const Owner& owner, Scopes scopes, 
         if (!*found)
             return unexpected(StoreError::NotFound);
     }
+    if (!keyId.isEmpty()) {
+        auto live = m_impl->exists(
+            "SELECT 1 FROM api_keys WHERE key_id = ? AND tenant IS ? AND revoked = 0", { keyId, ownerValue(owner) });
+        if (!live)
+            return unexpected(live.error());
+        if (!*live)
+            return unexpected(StoreError::NotFound);
+    }
     const QString token = base64Url(randomBytes(kTokenBytes));
     const qint64 expiresAt = m_impl->now() + ttlMs;
-    auto inserted
-        = m_impl->exec("INSERT INTO tokens (hash, tenant, scopes, expires_at, revoked) VALUES (?, ?, ?, ?, 0)",
-            { tokenHash(token), ownerValue(owner), scopesToText(scopes), expiresAt });
+    const QVariant key = keyId.isEmpty() ? QVariant(QMetaType::fromType<QString>()) : QVariant(keyId);
+    auto inserted = m_impl->exec(
+        "INSERT INTO tokens (hash, tenant, scopes, expires_at, revoked, key_id) VALUES (?, ?, ?, ?, 0, ?)",
+        { tokenHash(token), ownerValue(owner), scopesToText(scopes), expiresAt, key });
     if (!inserted)
         return unexpected(inserted.error());
     return IssuedToken { token, expiresAt };

@@ -131,10 +131,14 @@ public:
     // Checks "<key_id>.<secret>" against the owner's keys with exactly one PBKDF2 derivation,
     // whatever the outcome. Every failure is AuthenticationFailed.
     StoreExpected<Scopes> verifyKey(const Owner& owner, const QString& presentedKey);
+    // Also revokes the tokens issued for the key.
     StoreExpected<void> revokeKey(const Owner& owner, const QString& keyId);
     StoreExpected<QList<KeyInfo>> listKeys(const Owner& owner);
 
-    StoreExpected<IssuedToken> issueToken(const Owner& owner, Scopes scopes, qint64 ttlMs = kDefaultTokenTtlMs);
+    // `keyId`, when given, names the owner's live key the session authenticated with: revoking that
+    // key revokes the token too (NotFound if the key is unknown or revoked).
+    StoreExpected<IssuedToken> issueToken(
+        const Owner& owner, Scopes scopes, qint64 ttlMs = kDefaultTokenTtlMs, const QString& keyId = {});
     // Every failure (unknown, other owner, revoked, expired) is AuthenticationFailed.
     StoreExpected<TokenGrant> verifyToken(const Owner& owner, const QString& token);
     StoreExpected<void> revokeToken(const Owner& owner, const QString& token);
