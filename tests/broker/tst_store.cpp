@@ -577,6 +577,31 @@ private slots:
         QVERIFY_OK(store->verifyToken(kServer, server->token));
     }
 
+    void purgeRemovesOnlyDeadTokens()
+    {
+        auto store = openStore(freshDir());
+        QVERIFY(store);
+        QVERIFY_OK(store->createTenant("acme"));
+        auto shortLived = store->issueToken("acme", Scope::Read, 1000);
+        auto revoked = store->issueToken("acme", Scope::Read);
+        auto live = store->issueToken("acme", Scope::Read);
+        QVERIFY_OK(shortLived);
+        QVERIFY_OK(revoked);
+        QVERIFY_OK(live);
+        QVERIFY_OK(store->revokeToken("acme", revoked->token));
+        auto purged = store->purgeTokens();
+        QVERIFY_OK(purged);
+        QCOMPARE(*purged, 1);
+        QVERIFY_OK(store->verifyToken("acme", shortLived->token));
+        m_now += 1000;
+        purged = store->purgeTokens();
+        QVERIFY_OK(purged);
+        QCOMPARE(*purged, 1);
+        QVERIFY_OK(store->verifyToken("acme", live->token));
+        DirectDb db(store->databasePath());
+        QCOMPARE(db.count("tokens"), 1);
+    }
+
     void revokingAKeyRevokesItsTokens()
     {
         auto store = openStore(freshDir());

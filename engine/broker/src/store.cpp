@@ -588,6 +588,14 @@ StoreExpected<void> Store::revokeToken(const Owner& owner, const QString& token)
     return {};
 }
 
+StoreExpected<qint64> Store::purgeTokens()
+{
+    QSqlQuery query(m_impl->db);
+    if (!m_impl->run(query, "DELETE FROM tokens WHERE revoked = 1 OR expires_at <= ?", { m_impl->now() }))
+        return m_impl->fail(query.lastError());
+    return static_cast<qint64>(query.numRowsAffected());
+}
+
 StoreExpected<void> Store::appendAudit(
     const QString& actor, const QString& action, const QString& target, const QString& detail)
 {

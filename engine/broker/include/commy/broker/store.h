@@ -143,6 +143,9 @@ public:
     StoreExpected<TokenGrant> verifyToken(const Owner& owner, const QString& token);
     StoreExpected<void> revokeToken(const Owner& owner, const QString& token);
 
+    // Deletes expired and revoked tokens (every authentication adds a row); returns how many.
+    StoreExpected<qint64> purgeTokens();
+
     StoreExpected<void> appendAudit(
         const QString& actor, const QString& action, const QString& target, const QString& detail = {});
     // Oldest first.
