@@ -1,47 +1,47 @@
 #include <commy/broker/scope.h>
 
-#include <array>
-#include <utility>
+#include <commy/protocol/messages.h>
+
+#include <bit>
 
 namespace commy::broker {
 
+// The broker's flags are the protocol's scopes as bits (bit i is protocol::Scope value i), so the
+// wire names live in one place: the protocol layer.
 namespace {
 
-constexpr std::array<std::pair<Scope, const char16_t*>, 6> kScopeNames { {
-    { Scope::Read, u"read" },
-    { Scope::Write, u"write" },
-    { Scope::Subscribe, u"subscribe" },
-    { Scope::Map, u"map" },
-    { Scope::Admin, u"admin" },
-    { Scope::ServerAdmin, u"server_admin" },
-} };
+constexpr unsigned kScopeCount = static_cast<unsigned>(protocol::Scope::ServerAdmin) + 1;
+static_assert(static_cast<unsigned>(Scope::Read) == 1u << static_cast<unsigned>(protocol::Scope::Read));
+static_assert(static_cast<unsigned>(Scope::Write) == 1u << static_cast<unsigned>(protocol::Scope::Write));
+static_assert(static_cast<unsigned>(Scope::Subscribe) == 1u << static_cast<unsigned>(protocol::Scope::Subscribe));
+static_assert(static_cast<unsigned>(Scope::Map) == 1u << static_cast<unsigned>(protocol::Scope::Map));
+static_assert(static_cast<unsigned>(Scope::Admin) == 1u << static_cast<unsigned>(protocol::Scope::Admin));
+static_assert(static_cast<unsigned>(Scope::ServerAdmin) == 1u << static_cast<unsigned>(protocol::Scope::ServerAdmin));
+
+Scope flagOf(protocol::Scope scope) { return static_cast<Scope>(1u << static_cast<unsigned>(scope)); }
 
 } // namespace
 
 QString scopeName(Scope scope)
 {
-    for (const auto& [value, name] : kScopeNames) {
-        if (value == scope)
-            return QString::fromUtf16(name);
-    }
-    return {};
+    const auto bits = static_cast<unsigned>(scope);
+    if (!std::has_single_bit(bits) || std::countr_zero(bits) >= static_cast<int>(kScopeCount))
+        return {};
+    return protocol::scopeName(static_cast<protocol::Scope>(std::countr_zero(bits)));
 }
 
 std::optional<Scope> scopeFromName(QStringView name)
 {
-    for (const auto& [value, text] : kScopeNames) {
-        if (name == QStringView(text))
-            return value;
-    }
-    return std::nullopt;
+    const std::optional<protocol::Scope> scope = protocol::scopeFromName(name);
+    return scope ? std::optional<Scope>(flagOf(*scope)) : std::nullopt;
 }
 
 QStringList formatScopes(Scopes scopes)
 {
     QStringList names;
-    for (const auto& [value, name] : kScopeNames) {
-        if (scopes.testFlag(value))
-            names.append(QString::fromUtf16(name));
+    for (unsigned i = 0; i < kScopeCount; ++i) {
+        if (scopes.testFlag(flagOf(static_cast<protocol::Scope>(i))))
+            names.append(protocol::scopeName(static_cast<protocol::Scope>(i)));
     }
     return names;
 }
