@@ -53,7 +53,9 @@ public:
     static RegionExpected<ContainerRef> attachAny(Region& region, std::string_view name);
 
     // Drops everything the container owns (`dropContents(txn, bodyAt)`), then removes its root and
-    // frees its header and journal. Processes still using the container get errors from then on.
+    // frees its header and journal. Processes still using the container get errors from then on;
+    // one already waiting for the container's lock at that moment may touch the freed header, so
+    // destroy a container only once its users have stopped.
     template <class DropContents>
     static RegionExpected<void> destroy(const ContainerRef& ref, std::string_view name, DropContents&& dropContents);
 
