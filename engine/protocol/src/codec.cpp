@@ -18,6 +18,7 @@ namespace {
 
 constexpr qsizetype kMaxSecretLength = 4096; // keys, passwords, tokens
 constexpr qsizetype kMaxLabelLength = 128; // client and key names, user names
+constexpr qsizetype kMinNewPasswordLength = 8; // only when a user is created: existing ones may be shorter
 constexpr qsizetype kMaxIdLength = 128; // string request ids
 
 QLatin1StringView key(const char* text) { return QLatin1StringView(text); }
@@ -221,6 +222,32 @@ void write(QJsonObject& o, const Unsubscribe& m)
 }
 void read(FieldReader& r, GetServiceFilePath& m) { readService(r, m.tenant, m.service); }
 void write(QJsonObject& o, const GetServiceFilePath& m) { writeService(o, m.tenant, m.service); }
+
+// Users.
+void read(FieldReader& r, CreateUser& m)
+{
+    readTenant(r, m.tenant);
+    m.username = r.name(key("username"));
+    m.password = r.text(key("password"), kMinNewPasswordLength, kMaxSecretLength);
+    m.scopes = r.scopes(key("scopes"));
+}
+void write(QJsonObject& o, const CreateUser& m)
+{
+    o.insert(key("tenant"), m.tenant);
+    o.insert(key("username"), m.username);
+    o.insert(key("password"), m.password);
+    o.insert(key("scopes"), scopeArray(m.scopes));
+}
+void read(FieldReader& r, DeleteUser& m)
+{
+    readTenant(r, m.tenant);
+    m.username = r.name(key("username"));
+}
+void write(QJsonObject& o, const DeleteUser& m)
+{
+    o.insert(key("tenant"), m.tenant);
+    o.insert(key("username"), m.username);
+}
 
 // Replies.
 void write(QJsonObject&, const EmptyResult&) { }

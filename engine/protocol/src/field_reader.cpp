@@ -61,7 +61,7 @@ std::optional<QString> FieldReader::optionalName(QLatin1StringView key)
     return failed() ? std::nullopt : std::optional<QString>(std::move(text));
 }
 
-QString FieldReader::text(QLatin1StringView key, qsizetype maxLength)
+QString FieldReader::text(QLatin1StringView key, qsizetype minLength, qsizetype maxLength)
 {
     const auto value = take(key, true);
     if (!value)
@@ -71,8 +71,8 @@ QString FieldReader::text(QLatin1StringView key, qsizetype maxLength)
         return {};
     }
     QString result = value->toString();
-    if (result.isEmpty() || result.size() > maxLength) {
-        fail(key, QStringLiteral("must be 1 to %1 characters long").arg(maxLength));
+    if (result.size() < minLength || result.size() > maxLength) {
+        fail(key, QStringLiteral("must be %1 to %2 characters long").arg(minLength).arg(maxLength));
         return {};
     }
     return result;

@@ -22,7 +22,8 @@ public:
     // Required fields return an empty value after a failure; check failed() at the end.
     QString name(QLatin1StringView key);
     std::optional<QString> optionalName(QLatin1StringView key);
-    QString text(QLatin1StringView key, qsizetype maxLength);
+    QString text(QLatin1StringView key, qsizetype maxLength) { return text(key, 1, maxLength); }
+    QString text(QLatin1StringView key, qsizetype minLength, qsizetype maxLength);
     std::optional<QString> optionalText(QLatin1StringView key, qsizetype maxLength);
     QByteArray bytes(QLatin1StringView key);
     std::optional<qint64> optionalInteger(QLatin1StringView key, qint64 minimum);

@@ -166,16 +166,34 @@ struct GetServiceFilePath {
     bool operator==(const GetServiceFilePath&) const = default;
 };
 
+// --- Users (administration; appended last so the variant indexes above stay stable) ------------
+
+// A user who authenticates to one tenant with method "password".
+struct CreateUser {
+    QString tenant;
+    QString username; // a valid name
+    QString password; // 8 to 4096 characters
+    std::vector<Scope> scopes; // non-empty, no duplicates, per-tenant scopes only
+    bool operator==(const CreateUser&) const = default;
+};
+struct DeleteUser {
+    QString tenant;
+    QString username;
+    bool operator==(const DeleteUser&) const = default;
+};
+
 using Request = std::variant<Authenticate, Logout, RefreshToken, Heartbeat, CreateTenant, DeleteTenant, ListTenants,
     CreateKey, RevokeKey, ListKeys, CreateService, GetService, DeleteService, ListServices, AllocateVariable,
-    WriteVariable, ReadVariable, DeallocateVariable, ListVariables, Subscribe, Unsubscribe, GetServiceFilePath>;
+    WriteVariable, ReadVariable, DeallocateVariable, ListVariables, Subscribe, Unsubscribe, GetServiceFilePath,
+    CreateUser, DeleteUser>;
 
 // The wire "type" of a request.
 QString requestTypeName(const Request& request);
 
 // --- Replies -----------------------------------------------------------------------------------
 
-// Logout, CreateTenant, DeleteTenant, RevokeKey, DeleteService, DeallocateVariable, Subscribe, Unsubscribe.
+// Logout, CreateTenant, DeleteTenant, RevokeKey, DeleteService, DeallocateVariable, Subscribe, Unsubscribe,
+// CreateUser, DeleteUser.
 struct EmptyResult {
     bool operator==(const EmptyResult&) const = default;
 };
