@@ -274,6 +274,54 @@ using ResultData
     = std::variant<EmptyResult, AuthenticateResult, HeartbeatResult, ListTenantsResult, CreateKeyResult, ListKeysResult,
         ServiceInfo, ListServicesResult, WriteResult, ReadResult, ListVariablesResult, ServiceFilePathResult>;
 
+// The ResultData alternative a request is answered with: ResultOfT<ReadVariable> is ReadResult.
+template <class R> struct ResultOf {
+    using type = EmptyResult;
+};
+template <> struct ResultOf<Authenticate> {
+    using type = AuthenticateResult;
+};
+template <> struct ResultOf<RefreshToken> {
+    using type = AuthenticateResult;
+};
+template <> struct ResultOf<Heartbeat> {
+    using type = HeartbeatResult;
+};
+template <> struct ResultOf<ListTenants> {
+    using type = ListTenantsResult;
+};
+template <> struct ResultOf<CreateKey> {
+    using type = CreateKeyResult;
+};
+template <> struct ResultOf<ListKeys> {
+    using type = ListKeysResult;
+};
+template <> struct ResultOf<CreateService> {
+    using type = ServiceInfo;
+};
+template <> struct ResultOf<GetService> {
+    using type = ServiceInfo;
+};
+template <> struct ResultOf<ListServices> {
+    using type = ListServicesResult;
+};
+template <> struct ResultOf<AllocateVariable> {
+    using type = WriteResult;
+};
+template <> struct ResultOf<WriteVariable> {
+    using type = WriteResult;
+};
+template <> struct ResultOf<ReadVariable> {
+    using type = ReadResult;
+};
+template <> struct ResultOf<ListVariables> {
+    using type = ListVariablesResult;
+};
+template <> struct ResultOf<GetServiceFilePath> {
+    using type = ServiceFilePathResult;
+};
+template <class R> using ResultOfT = typename ResultOf<R>::type;
+
 struct Error {
     ErrorCode code = ErrorCode::InternalError;
     QString message;
