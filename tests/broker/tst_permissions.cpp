@@ -108,6 +108,8 @@ std::vector<Case> cases()
         { "CreateKey", Needs::Admin, data({ { "tenant", t }, { "scopes", QJsonArray { "read" } } }) },
         { "RevokeKey", Needs::Admin, data({ { "tenant", t }, { "key_id", "nokey" } }), notFound },
         { "ListKeys", Needs::Admin, data({ { "tenant", t } }) },
+        { "CreateUser", Needs::Admin, {} }, // a fresh name per row
+        { "DeleteUser", Needs::Admin, data({ { "tenant", t }, { "username", "ghost" } }), notFound },
         { "CreateService", Needs::Admin, {} }, // a fresh name per row
         { "GetService", Needs::ReadOrAdmin, service(s) },
         { "DeleteService", Needs::Admin, service(QStringLiteral("ghost")), notFound },
@@ -128,6 +130,9 @@ QJsonObject freshData(const QString& type, const QJsonObject& data)
 {
     if (type == QStringLiteral("CreateTenant"))
         return testing::data({ { "tenant", unique("t") } });
+    if (type == QStringLiteral("CreateUser"))
+        return testing::data({ { "tenant", "acme" }, { "username", unique("u") }, { "password", "long enough" },
+            { "scopes", QJsonArray { "read" } } });
     if (type == QStringLiteral("CreateService"))
         return testing::data({ { "tenant", "acme" }, { "service", unique("s") } });
     if (type == QStringLiteral("AllocateVariable"))

@@ -104,6 +104,25 @@ Broker::Impl::Result Broker::Impl::handle(SessionState&, const protocol::ListKey
     return result;
 }
 
+Broker::Impl::Result Broker::Impl::handle(SessionState& session, const protocol::CreateUser& m)
+{
+    const QString label = QStringLiteral("user '%1'").arg(m.username);
+    if (auto created = store->createUser(m.tenant, m.username, m.password, fromWireScopes(m.scopes)); !created)
+        return storeFailure(created.error(), label);
+    audit(session, m.tenant, QStringLiteral("CreateUser"), m.tenant + QLatin1Char('/') + m.username);
+    return protocol::EmptyResult {};
+}
+
+Broker::Impl::Result Broker::Impl::handle(SessionState& session, const protocol::DeleteUser& m)
+{
+    if (auto deleted = store->deleteUser(m.tenant, m.username); !deleted)
+        return storeFailure(deleted.error(), QStringLiteral("user '%1'").arg(m.username));
+    audit(session, m.tenant, QStringLiteral("DeleteUser"), m.tenant + QLatin1Char('/') + m.username);
+    // Sessions that logged in as this user keep their token until it expires or is revoked: a
+    // password user's tokens are not tied to the user row (documented in docs/protocol.md).
+    return protocol::EmptyResult {};
+}
+
 BrokerExpected<protocol::ServiceInfo> Broker::Impl::serviceInfo(const ServiceKey& key)
 {
     auto region = regions.region(key);

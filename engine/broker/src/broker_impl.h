@@ -62,6 +62,8 @@ struct Broker::Impl {
     Result handle(SessionState& session, const protocol::CreateKey& m);
     Result handle(SessionState& session, const protocol::RevokeKey& m);
     Result handle(SessionState& session, const protocol::ListKeys& m);
+    Result handle(SessionState& session, const protocol::CreateUser& m);
+    Result handle(SessionState& session, const protocol::DeleteUser& m);
     Result handle(SessionState& session, const protocol::CreateService& m);
     Result handle(SessionState& session, const protocol::GetService& m);
     Result handle(SessionState& session, const protocol::DeleteService& m);

@@ -23,6 +23,8 @@ Requirement needs(const protocol::ListTenants&) { return serverAdmin(); }
 Requirement needs(const protocol::CreateKey& m) { return scopeOn(m.tenant, Scope::Admin); }
 Requirement needs(const protocol::RevokeKey& m) { return scopeOn(m.tenant, Scope::Admin); }
 Requirement needs(const protocol::ListKeys& m) { return scopeOn(m.tenant, Scope::Admin); }
+Requirement needs(const protocol::CreateUser& m) { return scopeOn(m.tenant, Scope::Admin); }
+Requirement needs(const protocol::DeleteUser& m) { return scopeOn(m.tenant, Scope::Admin); }
 Requirement needs(const protocol::CreateService& m) { return scopeOn(m.tenant, Scope::Admin); }
 Requirement needs(const protocol::DeleteService& m) { return scopeOn(m.tenant, Scope::Admin); }
 Requirement needs(const protocol::GetService& m) { return scopeOn(m.tenant, Scopes { Scope::Read, Scope::Admin }); }
