@@ -1,9 +1,11 @@
-// commyctl: command-line access to Commy region files, and the multi-process torture run.
+// commyctl: command-line access to Commy region files and the multi-process torture run, and to
+// running brokers (tenants, keys, services, variables) over WebSocket.
 
 #include "command_line.h"
 #include "console.h"
 #include "exit_codes.h"
 #include "region_commands.h"
+#include "remote_commands.h"
 #include "torture_command.h"
 #include "worker.h"
 
@@ -39,7 +41,7 @@ const std::map<QString, Command>& regionCommands()
 
 QString overview()
 {
-    return QStringLiteral(
+    return QString(QStringLiteral(
         "Usage: commyctl region <command> [arguments]\n"
         "\n"
         "Commands (sizes take suffixes: 64K, 64M, 1G):\n"
@@ -55,7 +57,17 @@ QString overview()
         "  torture PATH --workers N --seconds S --kill-interval-ms M [--seed N] [--size N] [--kills N] [--json]\n"
         "  demo [--seconds S]                               torture on a temporary region until Ctrl-C\n"
         "\n"
-        "'commyctl region <command> --help' describes one command.");
+        "'commyctl region <command> --help' describes one command.\n"
+        "\n"))
+        + remoteOverview()
+        + QStringLiteral("\n"
+                         "Connection options (before the group; COMMY_URL and COMMY_KEY are the defaults):\n"
+                         "  --url URL          ws://HOST:PORT or wss://HOST:PORT\n"
+                         "  --key KEY          an API key (shown once by 'key create', or DATA_DIR/admin.key)\n"
+                         "  --key-tenant T     the tenant the key belongs to; omit it for a server key\n"
+                         "  --ca-cert FILE     trust this PEM certificate for wss\n"
+                         "  --insecure         accept any TLS certificate (testing only)\n"
+                         "'commyctl <group> <command> --help' describes one command.");
 }
 
 int usageError(const QString& message)
@@ -83,6 +95,41 @@ int main(int argc, char* argv[])
     }
     if (args.size() < 2)
         return usageError(QStringLiteral("missing command"));
+
+    // Connection options come before the group: "commyctl --url U --key K service list acme".
+    RemoteOptions remote;
+    remote.url = QUrl(qEnvironmentVariable("COMMY_URL"));
+    remote.key = qEnvironmentVariable("COMMY_KEY");
+    qsizetype next = 1;
+    for (; next < args.size() && args[next].startsWith(QLatin1String("--")); ++next) {
+        const QString option = args[next];
+        const bool hasValue = next + 1 < args.size();
+        if (option == QLatin1String("--insecure"))
+            remote.insecure = true;
+        else if (option == QLatin1String("--url") && hasValue)
+            remote.url = QUrl(args[++next]);
+        else if (option == QLatin1String("--key") && hasValue)
+            remote.key = args[++next];
+        else if (option == QLatin1String("--key-tenant") && hasValue)
+            remote.keyTenant = args[++next];
+        else if (option == QLatin1String("--ca-cert") && hasValue)
+            remote.caCertificateFile = args[++next];
+        else
+            return usageError(QStringLiteral("unknown or incomplete option '%1'").arg(option));
+    }
+    if (next >= args.size())
+        return usageError(QStringLiteral("missing command"));
+    if (isRemoteGroup(args[next])) {
+        try {
+            return runRemote(remote, args.mid(next));
+        } catch (const UsageError& error) {
+            printErr(QStringLiteral("commyctl %1: %2").arg(error.command(), error.message()));
+            printErr(QStringLiteral("Try 'commyctl %1 --help'.").arg(error.command()));
+            return ExitUsage;
+        }
+    }
+    if (next != 1)
+        return usageError(QStringLiteral("connection options apply to broker commands only"));
     if (args[1] != QLatin1String("region"))
         return usageError(QStringLiteral("unknown command '%1'").arg(args[1]));
     if (args.size() < 3)
