@@ -686,6 +686,54 @@ private slots:
         QCOMPARE(entries->at(1).detail, QStringLiteral("scopes=read"));
         QVERIFY(entries->at(0).id < entries->at(1).id);
     }
+
+    void passwordUsers()
+    {
+        auto store = openStore(freshDir());
+        QVERIFY(store);
+        QVERIFY_OK(store->createTenant("acme"));
+        COMPARE_STORE_ERROR(store->createUser("acme", "bob", "short", Scope::Read), StoreError::InvalidArgument);
+        COMPARE_STORE_ERROR(
+            store->createUser("acme", "bob", "long enough", Scope::ServerAdmin), StoreError::InvalidArgument);
+        COMPARE_STORE_ERROR(store->createUser("nobody", "bob", "long enough", Scope::Read), StoreError::NotFound);
+        COMPARE_STORE_ERROR(store->createUser("acme", "../bob", "long enough", Scope::Read), StoreError::InvalidName);
+        QVERIFY_OK(store->createUser("acme", "bob", "long enough", Scope::Read | Scope::Subscribe));
+        COMPARE_STORE_ERROR(store->createUser("acme", "bob", "other password", Scope::Read), StoreError::AlreadyExists);
+        auto scopes = store->verifyPassword("acme", "bob", "long enough");
+        QVERIFY_OK(scopes);
+        QCOMPARE(*scopes, Scope::Read | Scope::Subscribe);
+        COMPARE_STORE_ERROR(store->verifyPassword("acme", "bob", "long enougH"), StoreError::AuthenticationFailed);
+        COMPARE_STORE_ERROR(store->verifyPassword("acme", "eve", "long enough"), StoreError::AuthenticationFailed);
+        COMPARE_STORE_ERROR(store->verifyPassword("other", "bob", "long enough"), StoreError::AuthenticationFailed);
+        // The password itself is nowhere in the file.
+        QFile file(store->databasePath());
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        QVERIFY(!file.readAll().contains("long enough"));
+        QVERIFY_OK(store->deleteUser("acme", "bob"));
+        COMPARE_STORE_ERROR(store->deleteUser("acme", "bob"), StoreError::NotFound);
+        COMPARE_STORE_ERROR(store->verifyPassword("acme", "bob", "long enough"), StoreError::AuthenticationFailed);
+    }
+
+    void presetKeys()
+    {
+        auto store = openStore(freshDir());
+        QVERIFY(store);
+        const QString preset = QStringLiteral("bootstrap1.0123456789abcdef");
+        COMPARE_STORE_ERROR(
+            store->createKey(std::nullopt, Scope::ServerAdmin, {}, "id.tooshort"), StoreError::InvalidArgument);
+        COMPARE_STORE_ERROR(
+            store->createKey(std::nullopt, Scope::ServerAdmin, {}, "nodot"), StoreError::InvalidArgument);
+        COMPARE_STORE_ERROR(store->createKey(std::nullopt, Scope::ServerAdmin, {}, "../x.0123456789abcdef"),
+            StoreError::InvalidArgument);
+        auto created = store->createKey(std::nullopt, Scope::ServerAdmin, {}, preset);
+        QVERIFY_OK(created);
+        QCOMPARE(created->key, preset);
+        QCOMPARE(created->keyId, QStringLiteral("bootstrap1"));
+        COMPARE_STORE_ERROR(store->createKey(std::nullopt, Scope::ServerAdmin, {}, preset), StoreError::AlreadyExists);
+        auto scopes = store->verifyKey(std::nullopt, preset);
+        QVERIFY_OK(scopes);
+        QCOMPARE(*scopes, Scopes(Scope::ServerAdmin));
+    }
 };
 
 QTEST_GUILESS_MAIN(TestStore)

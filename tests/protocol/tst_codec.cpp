@@ -148,6 +148,17 @@ void TestCodec::requestRoundTrip_data()
                                              std::vector<QString> { QStringLiteral("a") } });
     QTest::newRow("GetServiceFilePath") << frame("GetServiceFilePath", R"({"tenant":"acme","service":"s1"})")
                                         << Request(GetServiceFilePath { QStringLiteral("acme"), QStringLiteral("s1") });
+    QTest::newRow("CreateUser") << frame(
+        "CreateUser", R"({"tenant":"acme","username":"ann","password":"8 chars!","scopes":["read","write"]})")
+                                << Request(CreateUser { QStringLiteral("acme"), QStringLiteral("ann"),
+                                       QStringLiteral("8 chars!"), { Scope::Read, Scope::Write } });
+    QTest::newRow("CreateUser longest password") << frame("CreateUser",
+        QByteArray(R"({"tenant":"acme","username":"a.b","scopes":["admin"],"password":")") + QByteArray(4096, 'p')
+            + "\"}")
+                                                 << Request(CreateUser { QStringLiteral("acme"), QStringLiteral("a.b"),
+                                                        QString(4096, QLatin1Char('p')), { Scope::Admin } });
+    QTest::newRow("DeleteUser") << frame("DeleteUser", R"({"tenant":"acme","username":"ann"})")
+                                << Request(DeleteUser { QStringLiteral("acme"), QStringLiteral("ann") });
     QTest::newRow("64-char names") << frame("Logout", QByteArray(R"({"tenant":")" + longName(64).toLatin1() + R"("})"))
                                    << Request(Logout { longName(64) });
     QTest::newRow("whitespace and key order")
@@ -428,6 +439,46 @@ void TestCodec::malformed_data()
     QTest::newRow("Unsubscribe no tenant") << frame("Unsubscribe", R"({"service":"s1"})") << r1 << "'tenant'";
     QTest::newRow("GetServiceFilePath no service")
         << frame("GetServiceFilePath", R"({"tenant":"acme"})") << r1 << "'service'";
+    const QByteArray user = R"("tenant":"acme","username":"ann")";
+    QTest::newRow("CreateUser no tenant")
+        << frame("CreateUser", R"({"username":"ann","password":"12345678","scopes":["read"]})") << r1 << "'tenant'";
+    QTest::newRow("CreateUser no username")
+        << frame("CreateUser", R"({"tenant":"acme","password":"12345678","scopes":["read"]})") << r1 << "'username'";
+    QTest::newRow("CreateUser username not a name")
+        << frame("CreateUser", R"({"tenant":"acme","username":"ann smith","password":"12345678","scopes":["read"]})")
+        << r1 << "'username'";
+    QTest::newRow("CreateUser username ..")
+        << frame("CreateUser", R"({"tenant":"acme","username":"..","password":"12345678","scopes":["read"]})") << r1
+        << "'username'";
+    QTest::newRow("CreateUser username number")
+        << frame("CreateUser", R"({"tenant":"acme","username":7,"password":"12345678","scopes":["read"]})") << r1
+        << "'username'";
+    QTest::newRow("CreateUser no password")
+        << frame("CreateUser", "{" + user + R"(,"scopes":["read"]})") << r1 << "'password'";
+    QTest::newRow("CreateUser password 7 chars")
+        << frame("CreateUser", "{" + user + R"(,"password":"1234567","scopes":["read"]})") << r1 << "'password'";
+    QTest::newRow("CreateUser password too long")
+        << frame("CreateUser", "{" + user + R"(,"scopes":["read"],"password":")" + QByteArray(4097, 'p') + "\"}") << r1
+        << "'password'";
+    QTest::newRow("CreateUser password number")
+        << frame("CreateUser", "{" + user + R"(,"password":12345678,"scopes":["read"]})") << r1 << "'password'";
+    QTest::newRow("CreateUser no scopes")
+        << frame("CreateUser", "{" + user + R"(,"password":"12345678"})") << r1 << "'scopes'";
+    QTest::newRow("CreateUser empty scopes")
+        << frame("CreateUser", "{" + user + R"(,"password":"12345678","scopes":[]})") << r1 << "'scopes'";
+    QTest::newRow("CreateUser server_admin scope")
+        << frame("CreateUser", "{" + user + R"(,"password":"12345678","scopes":["server_admin"]})") << r1 << "'scopes'";
+    QTest::newRow("CreateUser duplicate scope")
+        << frame("CreateUser", "{" + user + R"(,"password":"12345678","scopes":["map","map"]})") << r1 << "'scopes'";
+    QTest::newRow("CreateUser unknown field")
+        << frame("CreateUser", "{" + user + R"(,"password":"12345678","scopes":["read"],"name":"x"})") << r1
+        << "'name'";
+    QTest::newRow("DeleteUser no username") << frame("DeleteUser", R"({"tenant":"acme"})") << r1 << "'username'";
+    QTest::newRow("DeleteUser no tenant") << frame("DeleteUser", R"({"username":"ann"})") << r1 << "'tenant'";
+    QTest::newRow("DeleteUser username with slash")
+        << frame("DeleteUser", R"({"tenant":"acme","username":"a/b"})") << r1 << "'username'";
+    QTest::newRow("DeleteUser password given")
+        << frame("DeleteUser", "{" + user + R"(,"password":"12345678"})") << r1 << "'password'";
 
     // Names.
     QTest::newRow("name ../x") << frame("Logout", R"({"tenant":"../x"})") << r1 << "'tenant'";

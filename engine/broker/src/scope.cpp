@@ -58,6 +58,24 @@ std::optional<Scopes> parseScopes(const QStringList& names)
     return scopes;
 }
 
+std::vector<protocol::Scope> toWireScopes(Scopes scopes)
+{
+    std::vector<protocol::Scope> wire;
+    for (unsigned i = 0; i < kScopeCount; ++i) {
+        if (scopes.testFlag(flagOf(static_cast<protocol::Scope>(i))))
+            wire.push_back(static_cast<protocol::Scope>(i));
+    }
+    return wire;
+}
+
+Scopes fromWireScopes(const std::vector<protocol::Scope>& wire)
+{
+    Scopes scopes;
+    for (const protocol::Scope scope : wire)
+        scopes |= flagOf(scope);
+    return scopes;
+}
+
 QString scopesToText(Scopes scopes) { return formatScopes(scopes).join(QLatin1Char(',')); }
 
 std::optional<Scopes> scopesFromText(QStringView text)

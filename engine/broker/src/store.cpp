@@ -60,6 +60,12 @@ const std::vector<std::vector<const char*>>& migrationSteps()
             "ALTER TABLE tokens ADD COLUMN key_id TEXT REFERENCES api_keys(key_id) ON DELETE CASCADE",
             "CREATE INDEX tokens_key ON tokens(key_id)",
         },
+        // 4: password users of a tenant (Authenticate method "password").
+        {
+            "CREATE TABLE users (tenant TEXT NOT NULL REFERENCES tenants(name) ON DELETE CASCADE,"
+            " username TEXT NOT NULL, scopes TEXT NOT NULL, salt BLOB NOT NULL, hash BLOB NOT NULL,"
+            " iterations INTEGER NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (tenant, username))",
+        },
     };
     return steps;
 }
@@ -411,7 +417,7 @@ StoreExpected<QList<ServiceInfo>> Store::listServices(const QString& tenant)
     return services;
 }
 
-StoreExpected<NewKey> Store::createKey(const Owner& owner, Scopes scopes, const QString& name)
+StoreExpected<NewKey> Store::createKey(const Owner& owner, Scopes scopes, const QString& name, const QString& presetKey)
 {
     if (!validOwner(owner) || (!name.isEmpty() && !isValidName(name)))
         return unexpected(StoreError::InvalidName);
@@ -424,8 +430,20 @@ StoreExpected<NewKey> Store::createKey(const Owner& owner, Scopes scopes, const 
         if (!*found)
             return unexpected(StoreError::NotFound);
     }
-    const QString keyId = base64Url(randomBytes(kKeyIdBytes));
-    const QString secret = base64Url(randomBytes(kSecretBytes));
+    QString keyId = base64Url(randomBytes(kKeyIdBytes));
+    QString secret = base64Url(randomBytes(kSecretBytes));
+    if (!presetKey.isEmpty()) {
+        const qsizetype dot = presetKey.indexOf(QLatin1Char('.'));
+        keyId = presetKey.left(dot);
+        secret = presetKey.mid(dot + 1);
+        if (dot <= 0 || !isValidName(keyId) || secret.size() < kMinPresetSecretLength || secret.size() > 4096)
+            return unexpected(StoreError::InvalidArgument);
+        auto taken = m_impl->exists("SELECT 1 FROM api_keys WHERE key_id = ?", { keyId });
+        if (!taken)
+            return unexpected(taken.error());
+        if (*taken)
+            return unexpected(StoreError::AlreadyExists);
+    }
     const QByteArray salt = randomBytes(kSaltBytes);
     const QByteArray hash = deriveKey(secret, salt, m_impl->iterations);
     auto inserted = m_impl->exec("INSERT INTO api_keys (key_id, tenant, name, scopes, salt, hash, iterations,"
@@ -435,6 +453,72 @@ StoreExpected<NewKey> Store::createKey(const Owner& owner, Scopes scopes, const 
     if (!inserted)
         return unexpected(inserted.error());
     return NewKey { keyId, keyId + QLatin1Char('.') + secret };
+}
+
+StoreExpected<void> Store::createUser(
+    const QString& tenant, const QString& username, const QString& password, Scopes scopes)
+{
+    if (!isValidName(tenant) || !isValidName(username))
+        return unexpected(StoreError::InvalidName);
+    if (!validScopes(tenant, scopes) || password.size() < kMinPasswordLength || password.size() > 4096)
+        return unexpected(StoreError::InvalidArgument);
+    auto found = m_impl->tenantExists(tenant);
+    if (!found)
+        return unexpected(found.error());
+    if (!*found)
+        return unexpected(StoreError::NotFound);
+    auto taken = m_impl->exists("SELECT 1 FROM users WHERE tenant = ? AND username = ?", { tenant, username });
+    if (!taken)
+        return unexpected(taken.error());
+    if (*taken)
+        return unexpected(StoreError::AlreadyExists);
+    const QByteArray salt = randomBytes(kSaltBytes);
+    const QByteArray hash = deriveKey(password, salt, m_impl->iterations);
+    return m_impl->exec("INSERT INTO users (tenant, username, scopes, salt, hash, iterations, created_at)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        { tenant, username, scopesToText(scopes), salt, hash, m_impl->iterations, m_impl->now() });
+}
+
+StoreExpected<void> Store::deleteUser(const QString& tenant, const QString& username)
+{
+    if (!isValidName(tenant) || !isValidName(username))
+        return unexpected(StoreError::InvalidName);
+    auto found = m_impl->exists("SELECT 1 FROM users WHERE tenant = ? AND username = ?", { tenant, username });
+    if (!found)
+        return unexpected(found.error());
+    if (!*found)
+        return unexpected(StoreError::NotFound);
+    return m_impl->exec("DELETE FROM users WHERE tenant = ? AND username = ?", { tenant, username });
+}
+
+StoreExpected<Scopes> Store::verifyPassword(const QString& tenant, const QString& username, const QString& password)
+{
+    bool found = false;
+    Scopes scopes;
+    QByteArray salt;
+    QByteArray expected;
+    int iterations = m_impl->iterations;
+    if (isValidName(tenant) && isValidName(username)) {
+        QSqlQuery query(m_impl->db);
+        if (!m_impl->run(query, "SELECT scopes, salt, hash, iterations FROM users WHERE tenant = ? AND username = ?",
+                { tenant, username }))
+            return m_impl->fail(query.lastError());
+        if (query.next()) {
+            const std::optional<Scopes> stored = scopesFromText(query.value(0).toString());
+            found = stored.has_value();
+            scopes = stored.value_or(Scopes());
+            salt = query.value(1).toByteArray();
+            expected = query.value(2).toByteArray();
+            iterations = qMax(query.value(3).toInt(), kMinPbkdf2Iterations);
+        }
+    }
+    // As for keys: one derivation on every path, so timing does not reveal which users exist.
+    if (!found)
+        salt = randomBytes(kSaltBytes);
+    const QByteArray derived = deriveKey(password, salt, iterations);
+    if (!found || !constantTimeEqual(derived, expected))
+        return unexpected(StoreError::AuthenticationFailed);
+    return scopes;
 }
 
 StoreExpected<Scopes> Store::verifyKey(const Owner& owner, const QString& presentedKey)

@@ -1,24 +1,25 @@
 #include <commy/protocol/codec.h>
 
+#include "envelope.h"
 #include "field_reader.h"
 #include "message_names.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QJsonParseError>
 
 #include <utility>
 
 namespace commy::protocol {
 
 using detail::FieldReader;
+using detail::idValue;
+using detail::kMaxLabelLength;
+using detail::kMaxSecretLength;
 
 namespace {
 
-constexpr qsizetype kMaxSecretLength = 4096; // keys, passwords, tokens
-constexpr qsizetype kMaxLabelLength = 128; // client and key names, user names
-constexpr qsizetype kMaxIdLength = 128; // string request ids
+constexpr qsizetype kMinNewPasswordLength = 8; // only when a user is created: existing ones may be shorter
 
 QLatin1StringView key(const char* text) { return QLatin1StringView(text); }
 
@@ -44,11 +45,6 @@ template <class T> void setOptional(QJsonObject& object, const char* name, const
 {
     if (value)
         object.insert(key(name), *value);
-}
-
-QJsonValue idValue(const RequestId& id)
-{
-    return std::visit([](const auto& value) { return QJsonValue(value); }, id);
 }
 
 // --- Per message: read(FieldReader&, T&) validates `data`; write(QJsonObject&, const T&) is its
@@ -222,6 +218,32 @@ void write(QJsonObject& o, const Unsubscribe& m)
 void read(FieldReader& r, GetServiceFilePath& m) { readService(r, m.tenant, m.service); }
 void write(QJsonObject& o, const GetServiceFilePath& m) { writeService(o, m.tenant, m.service); }
 
+// Users.
+void read(FieldReader& r, CreateUser& m)
+{
+    readTenant(r, m.tenant);
+    m.username = r.name(key("username"));
+    m.password = r.text(key("password"), kMinNewPasswordLength, kMaxSecretLength);
+    m.scopes = r.scopes(key("scopes"));
+}
+void write(QJsonObject& o, const CreateUser& m)
+{
+    o.insert(key("tenant"), m.tenant);
+    o.insert(key("username"), m.username);
+    o.insert(key("password"), m.password);
+    o.insert(key("scopes"), scopeArray(m.scopes));
+}
+void read(FieldReader& r, DeleteUser& m)
+{
+    readTenant(r, m.tenant);
+    m.username = r.name(key("username"));
+}
+void write(QJsonObject& o, const DeleteUser& m)
+{
+    o.insert(key("tenant"), m.tenant);
+    o.insert(key("username"), m.username);
+}
+
 // Replies.
 void write(QJsonObject&, const EmptyResult&) { }
 void write(QJsonObject& o, const AuthenticateResult& m)
@@ -333,27 +355,16 @@ QByteArray frameBytes(const QString& type, const std::optional<QJsonValue>& id, 
 
 DecodeResult decodeRequest(QByteArrayView frame)
 {
-    QJsonParseError parseError {};
-    const QJsonDocument document = QJsonDocument::fromJson(frame.toByteArray(), &parseError);
-    if (parseError.error != QJsonParseError::NoError)
-        return reject(std::nullopt, QStringLiteral("frame is not valid JSON: %1").arg(parseError.errorString()));
-    if (!document.isObject())
-        return reject(std::nullopt, QStringLiteral("frame is not a JSON object"));
-    const QJsonObject envelope = document.object();
+    const auto parsed = detail::parseEnvelope(frame);
+    if (!parsed)
+        return reject(std::nullopt, parsed.error());
+    const QJsonObject& envelope = *parsed;
 
     // The id first, so that every later rejection can be matched to its request.
     const QJsonValue idJson = envelope.value(key("id"));
-    std::optional<RequestId> id;
-    if (idJson.isString() && !idJson.toString().isEmpty() && idJson.toString().size() <= kMaxIdLength)
-        id = idJson.toString();
-    else if (const auto number = detail::wireInteger(idJson))
-        id = *number;
-    if (!id) {
-        if (idJson.isUndefined())
-            return reject(std::nullopt, QStringLiteral("field 'id' is missing"));
-        return reject(std::nullopt,
-            QStringLiteral("field 'id' must be a string of 1 to %1 characters or an integer").arg(kMaxIdLength));
-    }
+    std::optional<RequestId> id = detail::requestId(idJson);
+    if (!id)
+        return reject(std::nullopt, detail::idProblem(idJson));
 
     const QJsonValue typeJson = envelope.value(key("type"));
     if (typeJson.isUndefined())
@@ -369,10 +380,8 @@ DecodeResult decodeRequest(QByteArrayView frame)
         return reject(id, QStringLiteral("field 'data' is missing"));
     if (!dataJson.isObject())
         return reject(id, QStringLiteral("field 'data' must be an object"));
-    for (auto it = envelope.constBegin(); it != envelope.constEnd(); ++it) {
-        if (it.key() != u"type" && it.key() != u"id" && it.key() != u"data")
-            return reject(id, QStringLiteral("field '%1' is not part of the envelope").arg(it.key().left(64)));
-    }
+    if (const auto unknown = detail::unknownField(envelope, { key("type"), key("id"), key("data") }))
+        return reject(id, QStringLiteral("field '%1' is not part of the envelope").arg(unknown->left(64)));
 
     FieldReader reader(dataJson.toObject());
     Request request = kDecoders[*index](reader);

@@ -61,7 +61,7 @@ std::optional<QString> FieldReader::optionalName(QLatin1StringView key)
     return failed() ? std::nullopt : std::optional<QString>(std::move(text));
 }
 
-QString FieldReader::text(QLatin1StringView key, qsizetype maxLength)
+QString FieldReader::text(QLatin1StringView key, qsizetype minLength, qsizetype maxLength)
 {
     const auto value = take(key, true);
     if (!value)
@@ -71,8 +71,8 @@ QString FieldReader::text(QLatin1StringView key, qsizetype maxLength)
         return {};
     }
     QString result = value->toString();
-    if (result.isEmpty() || result.size() > maxLength) {
-        fail(key, QStringLiteral("must be 1 to %1 characters long").arg(maxLength));
+    if (result.size() < minLength || result.size() > maxLength) {
+        fail(key, QStringLiteral("must be %1 to %2 characters long").arg(minLength).arg(maxLength));
         return {};
     }
     return result;
@@ -124,6 +124,27 @@ std::optional<qint64> wireInteger(const QJsonValue& value)
     return value.toInteger();
 }
 
+qint64 FieldReader::integer(QLatin1StringView key, qint64 minimum)
+{
+    if (!failed() && !m_object.contains(key)) {
+        fail(key, QStringLiteral("is missing"));
+        return 0;
+    }
+    return optionalInteger(key, minimum).value_or(0);
+}
+
+std::optional<bool> FieldReader::optionalBool(QLatin1StringView key)
+{
+    const auto value = take(key, false);
+    if (!value)
+        return std::nullopt;
+    if (!value->isBool()) {
+        fail(key, QStringLiteral("must be true or false"));
+        return std::nullopt;
+    }
+    return value->toBool();
+}
+
 std::optional<qint64> FieldReader::optionalInteger(QLatin1StringView key, qint64 minimum)
 {
     const auto value = take(key, false);
@@ -158,13 +179,15 @@ std::optional<std::vector<QString>> FieldReader::optionalNameList(QLatin1StringV
     return names;
 }
 
-std::vector<Scope> FieldReader::scopes(QLatin1StringView key)
+std::vector<Scope> FieldReader::scopes(QLatin1StringView key, ServerAdmin serverAdmin)
 {
     const auto value = take(key, true);
     if (!value)
         return {};
-    const QString expected = QStringLiteral("must be a non-empty array of distinct scopes (read, write, subscribe, "
-                                            "map, admin)");
+    const QString expected = serverAdmin == ServerAdmin::Allowed
+        ? QStringLiteral("must be a non-empty array of distinct scopes (read, write, subscribe, map, admin, "
+                         "server_admin)")
+        : QStringLiteral("must be a non-empty array of distinct scopes (read, write, subscribe, map, admin)");
     if (!value->isArray() || value->toArray().isEmpty()) {
         fail(key, expected);
         return {};
@@ -174,7 +197,8 @@ std::vector<Scope> FieldReader::scopes(QLatin1StringView key)
     for (const QJsonValue& item : array) {
         const auto scope = item.isString() ? scopeFromName(item.toString()) : std::nullopt;
         // server_admin belongs to server-level keys, never to a tenant's key.
-        if (!scope || *scope == Scope::ServerAdmin || std::find(result.begin(), result.end(), *scope) != result.end()) {
+        const bool refused = scope == Scope::ServerAdmin && serverAdmin == ServerAdmin::Refused;
+        if (!scope || refused || std::find(result.begin(), result.end(), *scope) != result.end()) {
             fail(key, expected);
             return {};
         }
@@ -189,7 +213,7 @@ void FieldReader::finish()
         return;
     for (auto it = m_object.constBegin(); it != m_object.constEnd(); ++it) {
         if (!m_known.contains(it.key())) {
-            m_error = QStringLiteral("field '%1' is not part of this message").arg(it.key());
+            m_error = QStringLiteral("field '%1' is not part of this message").arg(it.key().left(64));
             return;
         }
     }

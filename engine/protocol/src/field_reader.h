@@ -6,6 +6,7 @@
 
 #include <commy/protocol/messages.h>
 
+#include <QJsonArray>
 #include <QJsonObject>
 #include <QSet>
 #include <QString>
@@ -15,6 +16,9 @@
 
 namespace commy::protocol::detail {
 
+inline constexpr qsizetype kMaxSecretLength = 4096; // keys, passwords, tokens
+inline constexpr qsizetype kMaxLabelLength = 128; // client and key names, user names
+
 class FieldReader {
 public:
     explicit FieldReader(QJsonObject object);
@@ -22,12 +26,19 @@ public:
     // Required fields return an empty value after a failure; check failed() at the end.
     QString name(QLatin1StringView key);
     std::optional<QString> optionalName(QLatin1StringView key);
-    QString text(QLatin1StringView key, qsizetype maxLength);
+    QString text(QLatin1StringView key, qsizetype maxLength) { return text(key, 1, maxLength); }
+    QString text(QLatin1StringView key, qsizetype minLength, qsizetype maxLength);
     std::optional<QString> optionalText(QLatin1StringView key, qsizetype maxLength);
     QByteArray bytes(QLatin1StringView key);
+    qint64 integer(QLatin1StringView key, qint64 minimum);
     std::optional<qint64> optionalInteger(QLatin1StringView key, qint64 minimum);
+    std::optional<bool> optionalBool(QLatin1StringView key);
     std::optional<std::vector<QString>> optionalNameList(QLatin1StringView key);
-    std::vector<Scope> scopes(QLatin1StringView key);
+    // Non-empty and distinct; server_admin only where a server-level credential may hold it.
+    enum class ServerAdmin { Refused, Allowed };
+    std::vector<Scope> scopes(QLatin1StringView key, ServerAdmin serverAdmin = ServerAdmin::Refused);
+    // A required array of objects, each read by readItem(FieldReader&, T&) and then finish()ed.
+    template <class T, class ReadItem> std::vector<T> list(QLatin1StringView key, ReadItem readItem);
 
     // Records a problem with `key` unless an earlier one is already recorded.
     void fail(QLatin1StringView key, const QString& problem);
@@ -43,6 +54,36 @@ private:
     QSet<QString> m_known;
     QString m_error;
 };
+
+template <class T, class ReadItem> std::vector<T> FieldReader::list(QLatin1StringView key, ReadItem readItem)
+{
+    const auto value = take(key, true);
+    if (!value)
+        return {};
+    if (!value->isArray()) {
+        fail(key, QStringLiteral("must be an array of objects"));
+        return {};
+    }
+    const QJsonArray array = value->toArray();
+    std::vector<T> items;
+    items.reserve(std::size_t(array.size()));
+    for (qsizetype i = 0; i < array.size(); ++i) {
+        if (!array[i].isObject()) {
+            fail(key, QStringLiteral("item %1 is not an object").arg(i));
+            return {};
+        }
+        FieldReader itemReader(array[i].toObject());
+        T item {};
+        readItem(itemReader, item);
+        itemReader.finish();
+        if (itemReader.failed()) {
+            fail(key, QStringLiteral("item %1: %2").arg(i).arg(itemReader.error()));
+            return {};
+        }
+        items.push_back(std::move(item));
+    }
+    return items;
+}
 
 // A JSON number holding an integer in [-kMaxWireInteger, kMaxWireInteger].
 std::optional<qint64> wireInteger(const QJsonValue& value);

@@ -32,6 +32,8 @@ inline constexpr std::array kRequestTypeNames {
     "Subscribe",
     "Unsubscribe",
     "GetServiceFilePath",
+    "CreateUser",
+    "DeleteUser",
 };
 static_assert(kRequestTypeNames.size() == std::variant_size_v<Request>);
 

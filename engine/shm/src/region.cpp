@@ -34,6 +34,7 @@ const std::string& Region::path() const { return m_impl->path; }
 std::uint64_t Region::size() const { return relaxedLoad(m_impl->view.header().geometry.fileSize); }
 std::uint64_t Region::limit() const { return relaxedLoad(m_impl->view.header().geometry.limit); }
 std::uint64_t Region::generation() const { return relaxedLoad(m_impl->view.header().geometry.generation); }
+RegionExpected<void> Region::flush() { return m_impl->file.sync(); }
 
 namespace {
 

@@ -47,6 +47,8 @@ public:
     RegionExpected<std::uint64_t> size() const;
     RegionExpected<void> resize(std::uint64_t bytes);
     RegionExpected<void> readAt(void* buffer, std::uint64_t bytes, std::uint64_t offset) const;
+    // Writes the file's data to storage, including pages changed through a shared mapping.
+    RegionExpected<void> sync() const;
     // An advisory whole-file lock between processes, for rare one-time repairs on open.
     void lockExclusive();
     void unlockExclusive();

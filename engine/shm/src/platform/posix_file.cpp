@@ -116,6 +116,15 @@ RegionExpected<std::uint64_t> File::size() const
     return static_cast<std::uint64_t>(st.st_size);
 }
 
+RegionExpected<void> File::sync() const
+{
+    // On Linux the page cache is what a shared mapping writes to, so fsync() of the descriptor
+    // also writes back the pages dirtied through the mapping.
+    if (::fsync(m_fd) != 0)
+        return unexpected(fromErrno(errno));
+    return {};
+}
+
 RegionExpected<void> File::resize(std::uint64_t bytes)
 {
     // Growing reserves the storage now: a sparse file on a full file system (or a small tmpfs)

@@ -8,6 +8,11 @@
 #include <QStringList>
 
 #include <optional>
+#include <vector>
+
+namespace commy::protocol {
+enum class Scope;
+}
 
 namespace commy::broker {
 
@@ -32,6 +37,10 @@ std::optional<Scope> scopeFromName(QStringView name);
 QStringList formatScopes(Scopes scopes);
 // nullopt when any name is unknown; duplicates are accepted.
 std::optional<Scopes> parseScopes(const QStringList& names);
+
+// The protocol's list form, in enum order.
+std::vector<protocol::Scope> toWireScopes(Scopes scopes);
+Scopes fromWireScopes(const std::vector<protocol::Scope>& wire);
 
 // The comma-separated form the store keeps in its tables ("read,write").
 QString scopesToText(Scopes scopes);

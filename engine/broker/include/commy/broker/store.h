@@ -53,7 +53,7 @@ struct ServiceInfo {
     QString tenant;
     QString name;
     qint64 size = 0; // bytes of the region file
-    qint64 limit = 0; // maximum number of variables, 0 = no limit
+    qint64 limit = 0; // largest size the region may grow to, in bytes (>= size)
     qint64 createdAt = 0;
 };
 
@@ -94,6 +94,9 @@ class Store {
 public:
     static constexpr int kMinPbkdf2Iterations = 100'000;
     static constexpr qint64 kDefaultTokenTtlMs = 60 * 60 * 1000;
+    static constexpr qsizetype kMinPasswordLength = 8;
+    // A preset key (the bootstrap admin key an operator supplies) must carry at least this much secret.
+    static constexpr qsizetype kMinPresetSecretLength = 16;
 
     struct Options {
         QString dataDir;
@@ -126,14 +129,24 @@ public:
     StoreExpected<QList<ServiceInfo>> listServices(const QString& tenant);
 
     // A tenant key may hold tenant scopes only; a server key (owner nullopt) exactly server_admin.
-    // `name` is optional (empty) and otherwise a valid name.
-    StoreExpected<NewKey> createKey(const Owner& owner, Scopes scopes, const QString& name = {});
+    // `name` is optional (empty) and otherwise a valid name. `presetKey`, when given, is the key to
+    // store ("<key_id>.<secret>", a valid name as id and at least kMinPresetSecretLength characters of
+    // secret) instead of a generated one: the operator-supplied bootstrap admin key.
+    StoreExpected<NewKey> createKey(
+        const Owner& owner, Scopes scopes, const QString& name = {}, const QString& presetKey = {});
     // Checks "<key_id>.<secret>" against the owner's keys with exactly one PBKDF2 derivation,
     // whatever the outcome. Every failure is AuthenticationFailed.
     StoreExpected<Scopes> verifyKey(const Owner& owner, const QString& presentedKey);
     // Also revokes the tokens issued for the key.
     StoreExpected<void> revokeKey(const Owner& owner, const QString& keyId);
     StoreExpected<QList<KeyInfo>> listKeys(const Owner& owner);
+
+    // Password users of a tenant, hashed like keys. verifyPassword() derives once whatever the outcome;
+    // every failure is AuthenticationFailed.
+    StoreExpected<void> createUser(
+        const QString& tenant, const QString& username, const QString& password, Scopes scopes);
+    StoreExpected<void> deleteUser(const QString& tenant, const QString& username);
+    StoreExpected<Scopes> verifyPassword(const QString& tenant, const QString& username, const QString& password);
 
     // `keyId`, when given, names the owner's live key the session authenticated with: revoking that
     // key revokes the token too (NotFound if the key is unknown or revoked).

@@ -166,16 +166,34 @@ struct GetServiceFilePath {
     bool operator==(const GetServiceFilePath&) const = default;
 };
 
+// --- Users (administration; appended last so the variant indexes above stay stable) ------------
+
+// A user who authenticates to one tenant with method "password".
+struct CreateUser {
+    QString tenant;
+    QString username; // a valid name
+    QString password; // 8 to 4096 characters
+    std::vector<Scope> scopes; // non-empty, no duplicates, per-tenant scopes only
+    bool operator==(const CreateUser&) const = default;
+};
+struct DeleteUser {
+    QString tenant;
+    QString username;
+    bool operator==(const DeleteUser&) const = default;
+};
+
 using Request = std::variant<Authenticate, Logout, RefreshToken, Heartbeat, CreateTenant, DeleteTenant, ListTenants,
     CreateKey, RevokeKey, ListKeys, CreateService, GetService, DeleteService, ListServices, AllocateVariable,
-    WriteVariable, ReadVariable, DeallocateVariable, ListVariables, Subscribe, Unsubscribe, GetServiceFilePath>;
+    WriteVariable, ReadVariable, DeallocateVariable, ListVariables, Subscribe, Unsubscribe, GetServiceFilePath,
+    CreateUser, DeleteUser>;
 
 // The wire "type" of a request.
 QString requestTypeName(const Request& request);
 
 // --- Replies -----------------------------------------------------------------------------------
 
-// Logout, CreateTenant, DeleteTenant, RevokeKey, DeleteService, DeallocateVariable, Subscribe, Unsubscribe.
+// Logout, CreateTenant, DeleteTenant, RevokeKey, DeleteService, DeallocateVariable, Subscribe, Unsubscribe,
+// CreateUser, DeleteUser.
 struct EmptyResult {
     bool operator==(const EmptyResult&) const = default;
 };
@@ -255,6 +273,54 @@ struct ServiceFilePathResult {
 using ResultData
     = std::variant<EmptyResult, AuthenticateResult, HeartbeatResult, ListTenantsResult, CreateKeyResult, ListKeysResult,
         ServiceInfo, ListServicesResult, WriteResult, ReadResult, ListVariablesResult, ServiceFilePathResult>;
+
+// The ResultData alternative a request is answered with: ResultOfT<ReadVariable> is ReadResult.
+template <class R> struct ResultOf {
+    using type = EmptyResult;
+};
+template <> struct ResultOf<Authenticate> {
+    using type = AuthenticateResult;
+};
+template <> struct ResultOf<RefreshToken> {
+    using type = AuthenticateResult;
+};
+template <> struct ResultOf<Heartbeat> {
+    using type = HeartbeatResult;
+};
+template <> struct ResultOf<ListTenants> {
+    using type = ListTenantsResult;
+};
+template <> struct ResultOf<CreateKey> {
+    using type = CreateKeyResult;
+};
+template <> struct ResultOf<ListKeys> {
+    using type = ListKeysResult;
+};
+template <> struct ResultOf<CreateService> {
+    using type = ServiceInfo;
+};
+template <> struct ResultOf<GetService> {
+    using type = ServiceInfo;
+};
+template <> struct ResultOf<ListServices> {
+    using type = ListServicesResult;
+};
+template <> struct ResultOf<AllocateVariable> {
+    using type = WriteResult;
+};
+template <> struct ResultOf<WriteVariable> {
+    using type = WriteResult;
+};
+template <> struct ResultOf<ReadVariable> {
+    using type = ReadResult;
+};
+template <> struct ResultOf<ListVariables> {
+    using type = ListVariablesResult;
+};
+template <> struct ResultOf<GetServiceFilePath> {
+    using type = ServiceFilePathResult;
+};
+template <class R> using ResultOfT = typename ResultOf<R>::type;
 
 struct Error {
     ErrorCode code = ErrorCode::InternalError;

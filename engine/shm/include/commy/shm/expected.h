@@ -26,6 +26,14 @@ public:
         : m_state(std::in_place_index<0>, std::move(value))
     {
     }
+    // Like std::expected: a value of another type that converts to T (an alternative of a variant T).
+    template <class U>
+    requires(!std::is_same_v<std::remove_cvref_t<U>,
+                 T> && !std::is_same_v<std::remove_cvref_t<U>, Expected> && std::is_convertible_v<U&&, T>)
+        Expected(U&& value)
+        : m_state(std::in_place_index<0>, T(std::forward<U>(value)))
+    {
+    }
     template <class G>
     Expected(Unexpected<G> error)
         : m_state(std::in_place_index<1>, std::move(error.error))

@@ -203,6 +203,10 @@ public:
     // Finishes or rolls back a resize left behind by a dead or timed-out process; true if there was one.
     RegionExpected<bool> cleanupFailedResize(std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
 
+    // Writes the region's contents to storage (they reach the file system's cache on every write
+    // already; this makes them survive a power loss). No lock is taken.
+    RegionExpected<void> flush();
+
     // Frees the slots of dead processes, recovers a lock they held, finishes their interrupted
     // resize and reclaims the blocks they allocated but never published.
     RegionExpected<CleanupReport> cleanup();

@@ -1,0 +1,93 @@
+#pragma once
+
+// The Broker's state, shared by its handler files (one per message family): session_handlers.cpp,
+// admin_handlers.cpp, data_handlers.cpp. broker.cpp owns sessions, dispatch and change fan-out.
+
+#include "auth_throttle.h"
+#include "broker_error.h"
+#include "region_watcher.h"
+#include "service_regions.h"
+#include "session_state.h"
+
+#include <commy/broker/broker.h>
+#include <commy/protocol/codec.h>
+
+#include <QTimer>
+
+#include <map>
+#include <memory>
+#include <set>
+
+namespace commy::broker {
+
+struct Broker::Impl {
+    Broker* self = nullptr;
+    BrokerOptions options;
+    std::unique_ptr<Store> store;
+    ServiceRegions regions;
+    AuthThrottle throttle;
+    std::map<SessionId, SessionState> sessions;
+    SessionId nextSession = 1;
+    std::map<ServiceKey, std::set<SessionId>> subscribers;
+    std::map<ServiceKey, std::unique_ptr<RegionWatcher>> watchers;
+    QTimer heartbeat; // keeps commyd's slot in every open region's process table fresh
+
+    // Keys that verified once, by SHA-256 of owner and key: a key check costs one slow PBKDF2
+    // derivation, which a reconnecting fleet must not pay per connection. In memory only; revoking a
+    // key or deleting its tenant drops its entries.
+    struct VerifiedKey {
+        Owner owner;
+        QString keyId;
+        Scopes scopes;
+    };
+    std::map<QByteArray, VerifiedKey> verifiedKeys;
+
+    Impl(BrokerOptions options, std::unique_ptr<Store> store);
+
+    qint64 now() const;
+    using Result = BrokerExpected<protocol::ResultData>;
+
+    // session_handlers.cpp
+    Result handle(SessionState& session, const protocol::Authenticate& m);
+    Result handle(SessionState& session, const protocol::Logout& m);
+    Result handle(SessionState& session, const protocol::RefreshToken& m);
+    Result handle(SessionState& session, const protocol::Heartbeat& m);
+    BrokerExpected<Scopes> verifyCredential(const protocol::Authenticate& m, QString& keyId, QString& actor);
+    void dropGrantsWhere(const std::function<bool(const Owner&, const Grant&)>& revoked);
+
+    // admin_handlers.cpp
+    Result handle(SessionState& session, const protocol::CreateTenant& m);
+    Result handle(SessionState& session, const protocol::DeleteTenant& m);
+    Result handle(SessionState& session, const protocol::ListTenants& m);
+    Result handle(SessionState& session, const protocol::CreateKey& m);
+    Result handle(SessionState& session, const protocol::RevokeKey& m);
+    Result handle(SessionState& session, const protocol::ListKeys& m);
+    Result handle(SessionState& session, const protocol::CreateUser& m);
+    Result handle(SessionState& session, const protocol::DeleteUser& m);
+    Result handle(SessionState& session, const protocol::CreateService& m);
+    Result handle(SessionState& session, const protocol::GetService& m);
+    Result handle(SessionState& session, const protocol::DeleteService& m);
+    Result handle(SessionState& session, const protocol::ListServices& m);
+    BrokerExpected<protocol::ServiceInfo> serviceInfo(const ServiceKey& key);
+    void audit(const SessionState& session, const QString& tenant, const QString& action, const QString& target);
+
+    // data_handlers.cpp
+    Result handle(SessionState& session, const protocol::AllocateVariable& m);
+    Result handle(SessionState& session, const protocol::WriteVariable& m);
+    Result handle(SessionState& session, const protocol::ReadVariable& m);
+    Result handle(SessionState& session, const protocol::DeallocateVariable& m);
+    Result handle(SessionState& session, const protocol::ListVariables& m);
+    Result handle(SessionState& session, const protocol::Subscribe& m);
+    Result handle(SessionState& session, const protocol::Unsubscribe& m);
+    Result handle(SessionState& session, const protocol::GetServiceFilePath& m);
+    BrokerExpected<void> requireService(const ServiceKey& key);
+
+    // broker.cpp
+    void dispatch(SessionState& session, const protocol::RequestFrame& frame);
+    void watch(const ServiceKey& key);
+    void onRegionChanged(const ServiceKey& key);
+    void unsubscribeAll(SessionState& session, const std::function<bool(const ServiceKey&)>& which);
+    void forgetService(const ServiceKey& key);
+};
+
+} // namespace commy::broker
