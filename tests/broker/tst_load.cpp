@@ -93,7 +93,8 @@ private:
                 ++m_tally.coalesced;
             else if (push->seq != m_lastSeq + 1) {
                 ++m_tally.seqViolations;
-                m_tally.problem(QStringLiteral("session %1: seq %2 after %3").arg(m_index).arg(push->seq).arg(m_lastSeq));
+                m_tally.problem(
+                    QStringLiteral("session %1: seq %2 after %3").arg(m_index).arg(push->seq).arg(m_lastSeq));
             }
             if (push->seq <= m_lastSeq) {
                 ++m_tally.seqViolations;
@@ -169,7 +170,8 @@ private slots:
         QWebSocket admin;
         admin.open(QUrl(commyd.url()));
         QTRY_VERIFY_WITH_TIMEOUT(admin.state() == QAbstractSocket::ConnectedState, 10000);
-        QVERIFY(isResult(request(admin, Authenticate { std::nullopt, ApiKeyCredential { CommydProcess::kAdminKey }, {} })));
+        QVERIFY(
+            isResult(request(admin, Authenticate { std::nullopt, ApiKeyCredential { CommydProcess::kAdminKey }, {} })));
         QVERIFY(isResult(request(admin, CreateTenant { kTenant })));
         for (int s = 0; s < kServices; ++s) {
             QVERIFY(isResult(request(admin, CreateService { kTenant, serviceName(s), std::nullopt, std::nullopt })));
@@ -229,8 +231,14 @@ private slots:
         QCOMPARE(tally.writeErrors, 0);
         QCOMPARE(tally.seqViolations, 0);
         QCOMPARE(tally.versionRegressions, 0);
-        QVERIFY(tally.writes >= kSessions * kWritesPerSecondPerSession * (kLoadSeconds - 2));
-        QVERIFY(tally.pushes > 0);
+        // The ticker runs late while this process is busy receiving pushes; at least half the planned
+        // writes must have gone out for the run to count as load.
+        QVERIFY2(tally.writes >= kSessions * kWritesPerSecondPerSession * kLoadSeconds / 2,
+            qPrintable(QString::number(tally.writes)));
+        // Every write reaches each of the sessions subscribed to its service, unless the broker merged
+        // pushes for a slow reader, which the pushes say (coalesced) and the seq check above allows.
+        if (tally.coalesced == 0)
+            QCOMPARE(tally.pushes, tally.writes * (kSessions / kServices));
         // Bounded: the load adds little beyond what the sessions themselves hold.
         QVERIFY2(peakRss - rssAfterSetup < 256 * 1024, qPrintable(QString::number(peakRss - rssAfterSetup)));
 

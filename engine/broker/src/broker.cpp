@@ -159,8 +159,19 @@ void Broker::Impl::onRegionChanged(const ServiceKey& key)
         qCWarning(lcBroker) << "cannot read the changes of" << key.text() << ":" << changes.error().message;
         return;
     }
+    fanOut(key, *changes);
+}
+
+void Broker::Impl::publishWrite(const ServiceKey& key, const QString& variable, const QByteArray& value, qint64 version)
+{
+    regions.markReported(key, variable, version);
+    fanOut(key, { VariableValue { variable, value, version } });
+}
+
+void Broker::Impl::fanOut(const ServiceKey& key, const std::vector<VariableValue>& changes)
+{
     auto it = subscribers.find(key);
-    if (it == subscribers.end() || changes->empty())
+    if (it == subscribers.end() || changes.empty())
         return;
     const qint64 time = now();
     for (const SessionId id : it->second) {
@@ -173,7 +184,7 @@ void Broker::Impl::onRegionChanged(const ServiceKey& key)
             || (tenant && tenant->expiresAt > time && (tenant->scopes & Scope::Subscribe));
         if (!allowed)
             continue;
-        for (const VariableValue& change : *changes) {
+        for (const VariableValue& change : changes) {
             if (!subscription.matches(change.name))
                 continue;
             protocol::VariableChanged push { key.tenant, key.service, change.name, change.value, change.version,

@@ -86,6 +86,10 @@ struct Broker::Impl {
     void dispatch(SessionState& session, const protocol::RequestFrame& frame);
     void watch(const ServiceKey& key);
     void onRegionChanged(const ServiceKey& key);
+    // A write this broker made: pushed at once with its value, so subscribers see every version the
+    // broker writes (the journal only holds the newest value by the time it is read).
+    void publishWrite(const ServiceKey& key, const QString& variable, const QByteArray& value, qint64 version);
+    void fanOut(const ServiceKey& key, const std::vector<VariableValue>& changes);
     void unsubscribeAll(SessionState& session, const std::function<bool(const ServiceKey&)>& which);
     void forgetService(const ServiceKey& key);
 };

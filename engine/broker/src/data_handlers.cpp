@@ -28,6 +28,7 @@ Broker::Impl::Result Broker::Impl::handle(SessionState&, const protocol::Allocat
     auto version = regions.allocate(key, m.variable, m.value);
     if (!version)
         return unexpected(version.error());
+    publishWrite(key, m.variable, m.value, *version);
     return protocol::WriteResult { *version };
 }
 
@@ -41,6 +42,7 @@ Broker::Impl::Result Broker::Impl::handle(SessionState&, const protocol::WriteVa
     auto version = regions.write(key, m.variable, m.value, m.expectedVersion);
     if (!version)
         return unexpected(version.error());
+    publishWrite(key, m.variable, m.value, *version);
     return protocol::WriteResult { *version };
 }
 

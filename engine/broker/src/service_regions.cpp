@@ -277,6 +277,12 @@ BrokerExpected<std::vector<VariableValue>> ServiceRegions::takeChanges(const Ser
     return values;
 }
 
+void ServiceRegions::markReported(const ServiceKey& key, const QString& variable, qint64 version)
+{
+    if (auto it = m_open.find(key); it != m_open.end())
+        it->second->versions[variable] = std::uint64_t(version);
+}
+
 void ServiceRegions::flush()
 {
     for (auto& [key, open] : m_open)

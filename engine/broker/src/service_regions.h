@@ -68,6 +68,9 @@ public:
     // the region's change journal. When the journal overwrote changes before they were read, every
     // variable whose version moved is reported instead, so nothing is lost.
     BrokerExpected<std::vector<VariableValue>> takeChanges(const ServiceKey& key);
+    // Records that `version` of `variable` has been pushed already (the broker wrote it and pushed
+    // it at once), so takeChanges() does not report it a second time.
+    void markReported(const ServiceKey& key, const QString& variable, qint64 version);
 
     void flush();
 
