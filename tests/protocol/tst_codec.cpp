@@ -280,6 +280,21 @@ void TestCodec::replyEncoding_data()
                QStringLiteral("acme"), QStringLiteral("s1"), QStringLiteral("v"), QByteArray(), 10, 45, true })
         << QByteArray(R"({"data":{"coalesced":true,"seq":45,"service":"s1","tenant":"acme","value":"",)"
                       R"("variable":"v","version":10},"type":"VariableChanged"})");
+    QTest::newRow("WriteResult, id needing escapes") << encodeResult(RequestId(QStringLiteral("a \"quoted\" id")),
+        WriteResult { 7 }) << QByteArray(R"({"data":{"version":7},"id":"a \"quoted\" id","type":"Result"})");
+    QTest::newRow("EmptyResult, negative integer id")
+        << encodeResult(RequestId(qint64(-5)), EmptyResult {}) << QByteArray(R"({"data":{},"id":-5,"type":"Result"})");
+    QTest::newRow("VariableChanged largest numbers, binary value")
+        << encodePush(VariableChanged { QStringLiteral("A-z_0.9"), QStringLiteral("s"), QStringLiteral("v"),
+               QByteArray("\x00\xff\x10", 3), kMaxWireInteger, kMaxWireInteger, false })
+        << QByteArray(R"({"data":{"seq":9007199254740991,"service":"s","tenant":"A-z_0.9","value":"AP8Q",)"
+                      R"("variable":"v","version":9007199254740991},"type":"VariableChanged"})");
+    // A name the codec would refuse still encodes correctly (escaped), through the general path.
+    QTest::newRow("VariableChanged escaped name")
+        << encodePush(VariableChanged {
+               QStringLiteral("a\"b"), QStringLiteral("s"), QStringLiteral("v"), QByteArray("x"), 1, 2, false })
+        << QByteArray(R"({"data":{"seq":2,"service":"s","tenant":"a\"b","value":"eA==","variable":"v",)"
+                      R"("version":1},"type":"VariableChanged"})");
     QTest::newRow("Request encoding") << encodeRequest(
         id, ReadVariable { QStringLiteral("a"), QStringLiteral("b"), QStringLiteral("c") })
                                       << QByteArray(R"({"data":{"service":"b","tenant":"a","variable":"c"},"id":"r1",)"

@@ -47,6 +47,8 @@ Broker::Impl::Result Broker::Impl::handle(SessionState& session, const protocol:
     }
     for (auto it = watchers.begin(); it != watchers.end();)
         it = it->first.tenant == m.tenant ? watchers.erase(it) : std::next(it);
+    for (auto it = services.begin(); it != services.end();)
+        it = it->tenant == m.tenant ? services.erase(it) : std::next(it);
     for (auto it = verifiedKeys.begin(); it != verifiedKeys.end();)
         it = it->second.owner == m.tenant ? verifiedKeys.erase(it) : std::next(it);
     regions.removeTenant(m.tenant);
@@ -60,8 +62,8 @@ Broker::Impl::Result Broker::Impl::handle(SessionState&, const protocol::ListTen
         return storeFailure(tenants.error(), QStringLiteral("tenants"));
     protocol::ListTenantsResult result;
     for (const TenantInfo& tenant : *tenants) {
-        auto services = store->listServices(tenant.name);
-        result.tenants.push_back({ tenant.name, services ? qint64(services->size()) : 0 });
+        auto stored = store->listServices(tenant.name);
+        result.tenants.push_back({ tenant.name, stored ? qint64(stored->size()) : 0 });
     }
     return result;
 }
@@ -156,6 +158,7 @@ Broker::Impl::Result Broker::Impl::handle(SessionState& session, const protocol:
         (void)store->deleteService(m.tenant, m.service);
         return unexpected(file.error());
     }
+    services.insert(key);
     audit(session, m.tenant, QStringLiteral("CreateService"), key.text());
     auto info = serviceInfo(key);
     if (!info)
@@ -165,9 +168,8 @@ Broker::Impl::Result Broker::Impl::handle(SessionState& session, const protocol:
 
 BrokerExpected<void> Broker::Impl::requireService(const ServiceKey& key)
 {
-    auto service = store->getService(key.tenant, key.service);
-    if (!service)
-        return storeFailure(service.error(), serviceLabel(key));
+    if (!services.count(key))
+        return fail(ErrorCode::NotFound, QStringLiteral("%1 not found").arg(serviceLabel(key)));
     return {};
 }
 
@@ -194,11 +196,11 @@ Broker::Impl::Result Broker::Impl::handle(SessionState& session, const protocol:
 
 Broker::Impl::Result Broker::Impl::handle(SessionState&, const protocol::ListServices& m)
 {
-    auto services = store->listServices(m.tenant);
-    if (!services)
-        return storeFailure(services.error(), tenantLabel(m.tenant));
+    auto stored = store->listServices(m.tenant);
+    if (!stored)
+        return storeFailure(stored.error(), tenantLabel(m.tenant));
     protocol::ListServicesResult result;
-    for (const ServiceInfo& service : *services) {
+    for (const ServiceInfo& service : *stored) {
         auto info = serviceInfo({ m.tenant, service.name });
         if (!info)
             return unexpected(info.error());

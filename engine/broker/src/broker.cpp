@@ -45,6 +45,16 @@ Expected<std::unique_ptr<Broker>, QString> Broker::open(BrokerOptions options)
         return unexpected(QStringLiteral("cannot open the broker database in %1").arg(options.dataDir));
 
     auto impl = std::make_unique<Impl>(std::move(options), std::move(*store));
+    auto tenants = impl->store->listTenants();
+    if (!tenants)
+        return unexpected(QStringLiteral("cannot read the tenants: %1").arg(impl->store->errorString()));
+    for (const TenantInfo& tenant : *tenants) {
+        auto stored = impl->store->listServices(tenant.name);
+        if (!stored)
+            return unexpected(QStringLiteral("cannot read the services: %1").arg(impl->store->errorString()));
+        for (const ServiceInfo& service : *stored)
+            impl->services.insert({ tenant.name, service.name });
+    }
     std::unique_ptr<Broker> broker(new Broker(std::move(impl)));
     return broker;
 }
@@ -164,7 +174,6 @@ void Broker::Impl::onRegionChanged(const ServiceKey& key)
 
 void Broker::Impl::publishWrite(const ServiceKey& key, const QString& variable, const QByteArray& value, qint64 version)
 {
-    regions.markReported(key, variable, version);
     fanOut(key, { VariableValue { variable, value, version } });
 }
 
@@ -215,6 +224,7 @@ void Broker::Impl::forgetService(const ServiceKey& key)
     for (auto& [id, session] : sessions)
         unsubscribeAll(session, [&](const ServiceKey& other) { return other == key; });
     watchers.erase(key);
+    services.erase(key);
     regions.remove(key);
 }
 

@@ -29,6 +29,9 @@ struct Broker::Impl {
     std::map<SessionId, SessionState> sessions;
     SessionId nextSession = 1;
     std::map<ServiceKey, std::set<SessionId>> subscribers;
+    // Every service the store holds, kept in step by Create/DeleteService and DeleteTenant: data
+    // requests check existence here instead of querying SQLite on every write.
+    std::set<ServiceKey> services;
     std::map<ServiceKey, std::unique_ptr<RegionWatcher>> watchers;
     QTimer heartbeat; // keeps commyd's slot in every open region's process table fresh
 

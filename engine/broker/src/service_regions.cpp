@@ -40,7 +40,11 @@ struct ServiceRegions::Open {
     std::unique_ptr<Region> region;
     std::uint64_t cursor = 0; // change-journal sequence read up to
     std::map<std::uint64_t, QString> rootNames; // root offset -> variable name
-    std::map<QString, std::uint64_t> versions; // last version reported by takeChanges()
+    // Root offset -> newest version already pushed (by takeChanges() or by a broker write), so a
+    // change the broker itself made, or one already read, costs no second read. A variable destroyed
+    // and re-created by a local process at the same offset with a lower version would be missed
+    // until it passes the old version; the broker's own DeallocateVariable forgets the entry.
+    std::map<std::uint64_t, std::uint64_t> reported;
 };
 
 ServiceRegions::ServiceRegions(QString dataDir)
@@ -131,7 +135,9 @@ BrokerExpected<qint64> ServiceRegions::allocate(const ServiceKey& key, const QSt
     auto string = SharedString::fromStrIn(**region, utf8(variable), std::string_view(value.data(), value.size()));
     if (!string)
         return regionFailure(string.error(), variableLabel(variable));
-    return qint64(string->version());
+    const std::uint64_t version = string->version();
+    m_open.at(key)->reported[string->handle().ref().offset()] = version;
+    return qint64(version);
 }
 
 BrokerExpected<qint64> ServiceRegions::write(
@@ -154,7 +160,9 @@ BrokerExpected<qint64> ServiceRegions::write(
                 .arg(*expectedVersion));
     if (auto assigned = string->assign(std::string_view(value.data(), value.size())); !assigned)
         return regionFailure(assigned.error(), variableLabel(variable));
-    return qint64(string->version());
+    const std::uint64_t version = string->version();
+    m_open.at(key)->reported[string->handle().ref().offset()] = version;
+    return qint64(version);
 }
 
 BrokerExpected<VariableValue> ServiceRegions::read(const ServiceKey& key, const QString& variable)
@@ -173,8 +181,11 @@ BrokerExpected<void> ServiceRegions::deallocate(const ServiceKey& key, const QSt
     auto region = this->region(key);
     if (!region)
         return unexpected(region.error());
+    auto root = (*region)->findRoot(utf8(variable));
     if (auto destroyed = SharedString::destroy(**region, utf8(variable)); !destroyed)
         return regionFailure(destroyed.error(), variableLabel(variable));
+    if (root)
+        m_open.at(key)->reported.erase(root->offset);
     return {};
 }
 
@@ -241,46 +252,45 @@ BrokerExpected<std::vector<VariableValue>> ServiceRegions::takeChanges(const Ser
         return regionFailure(batch.error(), QStringLiteral("change journal of '%1'").arg(key.text()));
     open.cursor = batch->sequence;
 
-    std::vector<QString> names;
+    // Names to read, each with the root offset its change named.
+    std::vector<std::pair<QString, std::uint64_t>> toRead;
+    auto wanted = [&](std::uint64_t offset, std::uint64_t version) {
+        auto known = open.reported.find(offset);
+        return known == open.reported.end() || known->second < version;
+    };
     if (batch->missed) {
-        auto all = list(key);
-        if (!all)
-            return unexpected(all.error());
-        for (const protocol::VariableInfo& info : *all)
-            if (open.versions[info.name] != std::uint64_t(info.version))
-                names.push_back(info.name);
+        auto roots = open.region->roots();
+        if (!roots)
+            return regionFailure(roots.error(), QStringLiteral("service '%1'").arg(key.text()));
+        for (const shm::RootInfo& root : *roots)
+            if (root.kind == SharedString::kKind && wanted(root.offset, root.version))
+                toRead.emplace_back(QString::fromStdString(root.name), root.offset);
     } else {
         for (const shm::RootChange& change : batch->changes) {
+            if (!wanted(change.rootOffset, change.version))
+                continue;
             const std::optional<QString> name = nameOfRoot(open, change.rootOffset);
-            if (name && std::find(names.begin(), names.end(), *name) == names.end())
-                names.push_back(*name);
+            const bool listed = std::any_of(
+                toRead.begin(), toRead.end(), [&](const auto& entry) { return entry.second == change.rootOffset; });
+            if (name && !listed)
+                toRead.emplace_back(*name, change.rootOffset);
         }
     }
 
     std::vector<VariableValue> values;
-    for (const QString& name : names) {
+    for (const auto& [name, offset] : toRead) {
         auto string = SharedString::attach(*open.region, utf8(name));
-        if (!string) {
-            open.rootNames.clear(); // destroyed (and perhaps recreated elsewhere) since
-            open.versions.erase(name);
+        if (!string || string->handle().ref().offset() != offset) {
+            open.rootNames.clear(); // destroyed (and perhaps re-created elsewhere) since
             continue;
         }
         auto value = readLocked(*string, name);
-        if (!value)
+        if (!value || !wanted(offset, std::uint64_t(value->version)))
             continue;
-        std::uint64_t& last = open.versions[name];
-        if (std::uint64_t(value->version) == last)
-            continue; // an earlier batch already reported this version
-        last = std::uint64_t(value->version);
+        open.reported[offset] = std::uint64_t(value->version);
         values.push_back(std::move(*value));
     }
     return values;
-}
-
-void ServiceRegions::markReported(const ServiceKey& key, const QString& variable, qint64 version)
-{
-    if (auto it = m_open.find(key); it != m_open.end())
-        it->second->versions[variable] = std::uint64_t(version);
 }
 
 void ServiceRegions::flush()

@@ -55,6 +55,8 @@ public:
     bool isOpen(const ServiceKey& key) const;
     std::vector<ServiceKey> openKeys() const;
 
+    // allocate() and write() count the version they wrote as reported: the broker pushes it itself,
+    // so takeChanges() does not report it again.
     BrokerExpected<qint64> allocate(const ServiceKey& key, const QString& variable, const QByteArray& value);
     // With `expectedVersion`, writes only if the variable still has that version.
     BrokerExpected<qint64> write(
@@ -68,9 +70,6 @@ public:
     // the region's change journal. When the journal overwrote changes before they were read, every
     // variable whose version moved is reported instead, so nothing is lost.
     BrokerExpected<std::vector<VariableValue>> takeChanges(const ServiceKey& key);
-    // Records that `version` of `variable` has been pushed already (the broker wrote it and pushed
-    // it at once), so takeChanges() does not report it a second time.
-    void markReported(const ServiceKey& key, const QString& variable, qint64 version);
 
     void flush();
 

@@ -23,6 +23,30 @@ constexpr qsizetype kMinNewPasswordLength = 8; // only when a user is created: e
 
 QLatin1StringView key(const char* text) { return QLatin1StringView(text); }
 
+// True when `text` can be written into JSON as it is: names the codec accepts ([A-Za-z0-9_.-]) can.
+bool needsNoEscaping(const QString& text)
+{
+    for (const QChar c : text) {
+        const char16_t u = c.unicode();
+        const bool plain = (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || u == '_'
+            || u == '.' || u == '-';
+        if (!plain)
+            return false;
+    }
+    return true;
+}
+
+// The id as JSON text when it needs no escaping (an integer, or a string of name characters).
+std::optional<QByteArray> plainIdJson(const RequestId& id)
+{
+    if (const auto* number = std::get_if<qint64>(&id))
+        return QByteArray::number(*number);
+    const QString& text = std::get<QString>(id);
+    if (!needsNoEscaping(text))
+        return std::nullopt;
+    return '"' + text.toLatin1() + '"';
+}
+
 QString base64(const QByteArray& bytes) { return QString::fromLatin1(bytes.toBase64()); }
 
 QJsonArray scopeArray(const std::vector<Scope>& scopes)
@@ -399,6 +423,15 @@ QByteArray encodeRequest(const RequestId& id, const Request& request)
 
 QByteArray encodeResult(const RequestId& id, const ResultData& result)
 {
+    // The replies to writes are the broker's hot path: written directly (as QJsonDocument would)
+    // when the id needs no escaping.
+    const bool small = std::holds_alternative<WriteResult>(result) || std::holds_alternative<EmptyResult>(result);
+    if (const auto idJson = small ? plainIdJson(id) : std::nullopt) {
+        QByteArray out(R"({"data":{)");
+        if (const auto* write = std::get_if<WriteResult>(&result))
+            out.append(R"("version":)").append(QByteArray::number(write->version));
+        return out.append(R"(},"id":)").append(*idJson).append(R"(,"type":"Result"})");
+    }
     QJsonObject data;
     std::visit([&data](const auto& payload) { write(data, payload); }, result);
     return frameBytes(QStringLiteral("Result"), idValue(id), data);
@@ -419,6 +452,24 @@ QByteArray encodeError(const DecodeError& error)
 
 QByteArray encodePush(const VariableChanged& push)
 {
+    // Pushes are the broker's hot path (one per subscriber per write): build the bytes directly,
+    // exactly as QJsonDocument would write them (keys in its sorted order), when no field needs
+    // escaping, which holds for every push the broker makes (its names are validated names).
+    if (needsNoEscaping(push.tenant) && needsNoEscaping(push.service) && needsNoEscaping(push.variable)) {
+        QByteArray out;
+        out.reserve(160 + push.value.size() * 4 / 3);
+        out.append(R"({"data":{)");
+        if (push.coalesced)
+            out.append(R"("coalesced":true,)");
+        out.append(R"("seq":)").append(QByteArray::number(push.seq));
+        out.append(R"(,"service":")").append(push.service.toLatin1());
+        out.append(R"(","tenant":")").append(push.tenant.toLatin1());
+        out.append(R"(","value":")").append(push.value.toBase64());
+        out.append(R"(","variable":")").append(push.variable.toLatin1());
+        out.append(R"(","version":)").append(QByteArray::number(push.version));
+        out.append(R"(},"type":"VariableChanged"})");
+        return out;
+    }
     QJsonObject data;
     writeVariable(data, push.tenant, push.service, push.variable);
     data.insert(key("value"), base64(push.value));
