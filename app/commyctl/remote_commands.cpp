@@ -232,8 +232,13 @@ int watch(RemoteSession& session, const CommandParser& parser, const Request& su
     const bool json = parser.isSet(QStringLiteral("json"));
     const qint64 limit = parser.isSet(QStringLiteral("count")) ? qint64(parser.number(QStringLiteral("count"), 1, 1u << 30)) : -1;
     qint64 seen = 0;
+    // QCoreApplication::quit() only ends a running loop: the count may be reached by a push that
+    // comes with the Subscribe reply, before the watch loop runs, which then must not start.
+    bool watching = false;
     QObject::connect(&session.client(), &client::BrokerClient::variableChanged, &session.client(),
         [&](const VariableChanged& change) {
+            if (limit > 0 && seen >= limit)
+                return;
             if (json)
                 printOut(QString::fromUtf8(encodePush(change)));
             else
@@ -242,7 +247,7 @@ int watch(RemoteSession& session, const CommandParser& parser, const Request& su
                              .arg(change.version)
                              .arg(change.seq)
                              .arg(QString::fromUtf8(change.value)));
-            if (limit > 0 && ++seen >= limit)
+            if (limit > 0 && ++seen >= limit && watching)
                 QCoreApplication::quit();
         });
     QObject::connect(&session.client(), &client::BrokerClient::disconnected, &session.client(), [] {
@@ -255,6 +260,9 @@ int watch(RemoteSession& session, const CommandParser& parser, const Request& su
         return ExitFailed;
     }
     printErr(QStringLiteral("watching %1/%2; Ctrl-C to stop").arg(parser.positional(0), parser.positional(1)));
+    if (limit > 0 && seen >= limit)
+        return ExitOk;
+    watching = true;
     // Ctrl-C ends the loop normally, so the session logs out and the socket closes cleanly.
     std::signal(SIGINT, [](int) { QCoreApplication::quit(); });
     return QCoreApplication::exec();

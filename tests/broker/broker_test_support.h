@@ -54,11 +54,14 @@ public:
     template <class Done> bool waitForPush(Done done, int timeoutMs = 10000)
     {
         QEventLoop loop;
-        QTimer::singleShot(timeoutMs, &loop, &QEventLoop::quit);
         QDeadlineTimer deadline(timeoutMs);
         m_waiting = &loop;
-        while (!(!pushes.empty() && done(pushes.back())) && !deadline.hasExpired())
+        while (!(!pushes.empty() && done(pushes.back())) && !deadline.hasExpired()) {
+            // Armed per pass, precisely: a coarse timer may fire before the deadline has expired,
+            // and a pass without a timer would then wait forever.
+            QTimer::singleShot(qMax<qint64>(1, deadline.remainingTime()), Qt::PreciseTimer, &loop, &QEventLoop::quit);
             loop.exec();
+        }
         m_waiting = nullptr;
         return !pushes.empty() && done(pushes.back());
     }

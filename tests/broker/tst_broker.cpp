@@ -398,6 +398,29 @@ private slots:
         QCOMPARE(all.pushes.size(), before);
     }
 
+    // The first Subscribe of a service starts that region's watcher thread; a write that follows at
+    // once, before the thread has looked at the journal, is still news and is pushed.
+    void writeRightAfterFirstSubscribeIsPushed()
+    {
+        const QString key = allScopesKey();
+        TestSession s(*m_broker);
+        QCOMPARE(s.authenticateKey(key, QStringLiteral("acme")), QStringLiteral("OK"));
+        constexpr int kServices = 10;
+        for (int i = 0; i < kServices; ++i) {
+            const QString service = QStringLiteral("fresh%1").arg(i);
+            QCOMPARE(
+                s.call("CreateService", data({ { "tenant", "acme" }, { "service", service } })), QStringLiteral("OK"));
+            QCOMPARE(s.call("AllocateVariable", withValue(var("acme", service, "a"), "a0")), QStringLiteral("OK"));
+            QCOMPARE(s.call("Subscribe", data({ { "tenant", "acme" }, { "service", service } })), QStringLiteral("OK"));
+            QCOMPARE(s.call("WriteVariable", withValue(var("acme", service, "a"), "a1")), QStringLiteral("OK"));
+            QVERIFY2(
+                s.waitForPush([&](const auto& push) { return push.service == service; }, 5000), qPrintable(service));
+            QCOMPARE(s.pushes.back().value, QByteArray("a1"));
+            QCOMPARE(s.pushes.back().seq, qint64(1));
+        }
+        QCOMPARE(s.pushes.size(), std::size_t(kServices));
+    }
+
     // A separate process writes through its own mapping (the path GetServiceFilePath gave); a
     // subscriber gets every value as a push, and the broker is told through the change journal.
     void localMappingWritesReachSubscribers()

@@ -156,8 +156,9 @@ void Broker::Impl::watch(const ServiceKey& key)
         return;
     // Start from now: what changed before the first subscriber is not news to anyone.
     (void)regions.takeChanges(key);
-    watchers.emplace(
-        key, std::make_unique<RegionWatcher>(regions.regionPath(key), self, [this, key] { onRegionChanged(key); }));
+    watchers.emplace(key,
+        std::make_unique<RegionWatcher>(
+            regions.regionPath(key), regions.changeCursor(key), self, [this, key] { onRegionChanged(key); }));
 }
 
 void Broker::Impl::onRegionChanged(const ServiceKey& key)

@@ -13,11 +13,12 @@ namespace {
 constexpr std::chrono::milliseconds kWaitSlice { 200 };
 } // namespace
 
-RegionWatcher::RegionWatcher(const QString& regionPath, QObject* context, std::function<void()> onChange)
+RegionWatcher::RegionWatcher(
+    const QString& regionPath, std::uint64_t fromSequence, QObject* context, std::function<void()> onChange)
     : m_context(context)
     , m_onChange(std::move(onChange))
 {
-    m_thread = std::thread([this, path = regionPath.toStdString()] { run(path); });
+    m_thread = std::thread([this, path = regionPath.toStdString(), fromSequence] { run(path, fromSequence); });
 }
 
 RegionWatcher::~RegionWatcher()
@@ -29,14 +30,13 @@ RegionWatcher::~RegionWatcher()
 
 void RegionWatcher::requestStop() { m_stop.store(true, std::memory_order_relaxed); }
 
-void RegionWatcher::run(std::string path)
+void RegionWatcher::run(std::string path, std::uint64_t seen)
 {
     shm::RegionOptions options;
     options.mode = shm::OpenMode::OpenExisting;
     auto region = shm::Region::open(path, options);
     if (!region)
         return; // the broker's own handle reports problems with the file
-    std::uint64_t seen = (*region)->changeSequence();
     while (!m_stop.load(std::memory_order_relaxed)) {
         const std::uint64_t now = (*region)->waitForChange(seen, kWaitSlice);
         if (now == seen)

@@ -4,11 +4,14 @@
 // something changed. The thread opens its own Region object (a Region is used by one thread at a
 // time) and only waits: reading the changes happens on the broker's thread (ServiceRegions).
 // At most one wake-up is queued at a time, so a burst of writes costs one event, not one per write.
+// It starts from the sequence the broker has read up to, not from whatever the journal holds once the
+// thread is running: a write made between the two would otherwise never wake anyone.
 
 #include <QObject>
 #include <QString>
 
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <thread>
@@ -17,8 +20,10 @@ namespace commy::broker {
 
 class RegionWatcher {
 public:
-    // `onChange` runs on `context`'s thread; `context` must outlive the watcher.
-    RegionWatcher(const QString& regionPath, QObject* context, std::function<void()> onChange);
+    // `onChange` runs on `context`'s thread; `context` must outlive the watcher. A change after
+    // `fromSequence` (the journal sequence the caller has read up to) wakes it.
+    RegionWatcher(
+        const QString& regionPath, std::uint64_t fromSequence, QObject* context, std::function<void()> onChange);
     ~RegionWatcher(); // stops and joins the thread (within one wait interval)
     RegionWatcher(const RegionWatcher&) = delete;
     RegionWatcher& operator=(const RegionWatcher&) = delete;
@@ -27,7 +32,7 @@ public:
     void requestStop();
 
 private:
-    void run(std::string path);
+    void run(std::string path, std::uint64_t seen);
 
     QObject* m_context; // outlives the watcher (the broker owns both)
     std::function<void()> m_onChange;

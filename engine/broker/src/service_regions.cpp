@@ -119,6 +119,12 @@ BrokerExpected<Region*> ServiceRegions::region(const ServiceKey& key)
 
 bool ServiceRegions::isOpen(const ServiceKey& key) const { return m_open.count(key) != 0; }
 
+std::uint64_t ServiceRegions::changeCursor(const ServiceKey& key) const
+{
+    const auto it = m_open.find(key);
+    return it == m_open.end() ? 0 : it->second->cursor;
+}
+
 std::vector<ServiceKey> ServiceRegions::openKeys() const
 {
     std::vector<ServiceKey> keys;

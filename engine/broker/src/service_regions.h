@@ -70,6 +70,8 @@ public:
     // the region's change journal. When the journal overwrote changes before they were read, every
     // variable whose version moved is reported instead, so nothing is lost.
     BrokerExpected<std::vector<VariableValue>> takeChanges(const ServiceKey& key);
+    // The change-journal sequence takeChanges() has read up to (0 when the region is not open).
+    std::uint64_t changeCursor(const ServiceKey& key) const;
 
     void flush();
 
