@@ -282,8 +282,8 @@ int watch(RemoteSession& session, const CommandParser& parser, const Request& su
         printErr(QStringLiteral("commyctl: the broker closed the connection"));
         return ExitFailed;
     }
-    // Ctrl-C ends the loop normally, so the socket closes cleanly and the exit code is 0. Set up
-    // before "watching" is printed: whoever waits for that line may interrupt at once.
+    // Ctrl-C ends the loop normally (exit code 0). Set up before "watching" is printed: whoever
+    // waits for that line may interrupt at once.
     if (::pipe2(stopPipe, O_CLOEXEC | O_NONBLOCK) != 0) {
         const QString reason = QString::fromLocal8Bit(std::strerror(errno));
         printErr(QStringLiteral("commyctl: cannot create a pipe: %1").arg(reason));
