@@ -397,6 +397,10 @@ void TestCommyctlRemote::keyCommands()
     result = ctl({ "key", "list", "acme", "--json" });
     QVERIFY2(result.exitedWith(kExitOk), describe(result).constData());
     QCOMPARE(result.json().value(QLatin1String("keys")).toArray().size(), 1);
+    // A tenant key cannot carry server_admin; the broker says so.
+    result = ctl({ "key", "create", "acme", "--scopes", "read,server_admin" });
+    QVERIFY2(result.exitedWith(kExitFailed), describe(result).constData());
+    QVERIFY2(result.err.contains("INVALID_REQUEST"), describe(result).constData());
     result = ctl({ "key", "revoke", "acme", "nosuchkey" });
     QVERIFY2(result.exitedWith(kExitFailed), describe(result).constData());
     QVERIFY2(result.err.contains("NOT_FOUND"), describe(result).constData());
@@ -553,6 +557,16 @@ void TestCommyctlRemote::varBase64Values()
     result = ctl({ "var", "get", "acme", "line1", "text" });
     QVERIFY2(result.exitedWith(kExitOk), describe(result).constData());
     QCOMPARE(result.out, QByteArray("plain\n"));
+
+    // A large binary value (an argument stays under the kernel's 128 KiB per argument).
+    QByteArray large(90 * 1024, '\0');
+    for (int i = 0; i < large.size(); ++i)
+        large[i] = char(i * 131 % 256);
+    result = ctl({ "var", "alloc", "acme", "line1", "large", QString::fromLatin1(large.toBase64()), "--base64" });
+    QVERIFY2(result.exitedWith(kExitOk), describe(result).left(500).constData());
+    result = ctl({ "var", "get", "acme", "line1", "large", "--base64" });
+    QVERIFY2(result.exitedWith(kExitOk), describe(result).left(500).constData());
+    QCOMPARE(QByteArray::fromBase64(result.out.trimmed()), large);
 
     // The empty value.
     result = ctl({ "var", "set", "acme", "line1", "text", "" });
