@@ -12,9 +12,14 @@
 #include <QJsonObject>
 #include <QSocketNotifier>
 
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <functional>
 #include <vector>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace commy::ctl {
 
@@ -227,6 +232,19 @@ RemoteCommand watchCommand()
         printNothing };
 }
 
+// Ctrl-C and SIGTERM end a watch through the event loop: the handler only writes a byte to a pipe
+// (write() is async-signal-safe). QCoreApplication::quit() is not: called from a handler it can
+// block on the event dispatcher's lock, held by the very thread the signal interrupted.
+int stopPipe[2] = { -1, -1 };
+
+void onStopSignal(int)
+{
+    const int savedErrno = errno;
+    const char byte = 1;
+    [[maybe_unused]] const ssize_t written = ::write(stopPipe[1], &byte, 1);
+    errno = savedErrno;
+}
+
 int watch(RemoteSession& session, const CommandParser& parser, const Request& subscribe)
 {
     const bool json = parser.isSet(QStringLiteral("json"));
@@ -259,12 +277,30 @@ int watch(RemoteSession& session, const CommandParser& parser, const Request& su
         printErr(QStringLiteral("commyctl: %1").arg(describe(reply.error())));
         return ExitFailed;
     }
+    // Lost while the Subscribe reply was handled: the exit() above had no loop to end yet.
+    if (session.client().state() != client::BrokerClient::State::Connected) {
+        printErr(QStringLiteral("commyctl: the broker closed the connection"));
+        return ExitFailed;
+    }
+    // Ctrl-C ends the loop normally (exit code 0). Set up before "watching" is printed: whoever
+    // waits for that line may interrupt at once.
+    if (::pipe2(stopPipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+        const QString reason = QString::fromLocal8Bit(std::strerror(errno));
+        printErr(QStringLiteral("commyctl: cannot create a pipe: %1").arg(reason));
+        return ExitFailed;
+    }
+    QSocketNotifier stop(stopPipe[0], QSocketNotifier::Read);
+    QObject::connect(&stop, &QSocketNotifier::activated, &stop, [] { QCoreApplication::quit(); });
+    struct sigaction action = {};
+    action.sa_handler = onStopSignal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    ::sigaction(SIGINT, &action, nullptr);
+    ::sigaction(SIGTERM, &action, nullptr);
     printErr(QStringLiteral("watching %1/%2; Ctrl-C to stop").arg(parser.positional(0), parser.positional(1)));
     if (limit > 0 && seen >= limit)
         return ExitOk;
     watching = true;
-    // Ctrl-C ends the loop normally, so the session logs out and the socket closes cleanly.
-    std::signal(SIGINT, [](int) { QCoreApplication::quit(); });
     return QCoreApplication::exec();
 }
 

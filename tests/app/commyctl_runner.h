@@ -1,12 +1,15 @@
 #pragma once
 
 // Runs commyctl as a real process for the app tests. COMMY_TEST_BIN_DIR (set by commy_add_test)
-// names the folder holding the binary.
+// names the folder holding the binary. runCommyctl() blocks until the process ends; a test that
+// serves commyctl a broker from its own event loop uses CommyctlProcess / runCommyctlServed().
 
 #include <QByteArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QProcessEnvironment>
+#include <QSignalSpy>
 #include <QString>
 #include <QStringList>
 
@@ -43,6 +46,73 @@ inline CtlResult runCommyctl(const QStringList& args, int timeoutMs = 30'000)
     result.out = process.readAllStandardOutput();
     result.err = process.readAllStandardError();
     return result;
+}
+
+// commyctl running while this process's event loop goes on, for tests that serve it a broker
+// themselves: waiting never blocks the thread. Output is collected as it comes (a watch prints
+// while it runs). A process still running when this object goes is killed.
+class CommyctlProcess {
+public:
+    explicit CommyctlProcess(const QStringList& args)
+        : m_finished(&m_process, &QProcess::finished)
+    {
+        // Hermetic: the connection comes from the arguments only.
+        QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+        environment.remove(QStringLiteral("COMMY_URL"));
+        environment.remove(QStringLiteral("COMMY_KEY"));
+        m_process.setProcessEnvironment(environment);
+        QObject::connect(&m_process, &QProcess::readyReadStandardOutput, &m_process,
+            [this] { m_out += m_process.readAllStandardOutput(); });
+        QObject::connect(&m_process, &QProcess::readyReadStandardError, &m_process,
+            [this] { m_err += m_process.readAllStandardError(); });
+        m_process.start(commyctlPath(), args);
+    }
+    ~CommyctlProcess()
+    {
+        if (m_process.state() != QProcess::NotRunning) {
+            m_process.kill();
+            m_process.waitForFinished(5'000);
+        }
+    }
+    CommyctlProcess(const CommyctlProcess&) = delete;
+    CommyctlProcess& operator=(const CommyctlProcess&) = delete;
+
+    // Runs the event loop until the process ends or timeoutMs pass; then kills it if it still runs.
+    CtlResult finish(int timeoutMs = 30'000)
+    {
+        CtlResult result;
+        result.finished
+            = !m_finished.isEmpty() || m_process.state() == QProcess::NotRunning || m_finished.wait(timeoutMs);
+        if (!result.finished) {
+            m_process.kill();
+            if (m_finished.isEmpty())
+                m_finished.wait(5'000);
+        }
+        m_out += m_process.readAllStandardOutput();
+        m_err += m_process.readAllStandardError();
+        result.exitCode = m_process.exitCode();
+        result.exitStatus = m_process.exitStatus();
+        result.out = m_out;
+        result.err = m_err;
+        return result;
+    }
+
+    const QByteArray& out() const { return m_out; }
+    const QByteArray& err() const { return m_err; }
+    QProcess& process() { return m_process; }
+
+private:
+    QProcess m_process;
+    QSignalSpy m_finished;
+    QByteArray m_out;
+    QByteArray m_err;
+};
+
+// Runs `commyctl args...` to its end without blocking this thread (see CommyctlProcess).
+inline CtlResult runCommyctlServed(const QStringList& args, int timeoutMs = 30'000)
+{
+    CommyctlProcess process(args);
+    return process.finish(timeoutMs);
 }
 
 // Describes a result for a failed QVERIFY2.
