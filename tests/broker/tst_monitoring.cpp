@@ -492,6 +492,8 @@ private slots:
         QCOMPARE(TestSession::outcome(plain), QStringLiteral("INVALID_REQUEST"));
         QVERIFY2(messageOf(plain).contains("not a container"), qPrintable(messageOf(plain)));
         QCOMPARE(reader->call("BrowseRoot", with(svc(), "root", "nothing here")), QStringLiteral("NOT_FOUND"));
+        QCOMPARE(reader->call("BrowseRoot", with(svc(), "root", QString(64, QLatin1Char('r')))),
+            QStringLiteral("NOT_FOUND"));
         QCOMPARE(
             reader->call("BrowseRoot", with(svc("acme", "ghost"), "root", "samples")), QStringLiteral("NOT_FOUND"));
     }

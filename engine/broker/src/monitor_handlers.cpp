@@ -320,6 +320,9 @@ Broker::Impl::Result Broker::Impl::handle(SessionState&, const protocol::BrowseR
     const QString label = QStringLiteral("root '%1' of %2").arg(m.root, serviceLabel(key));
     auto reader = shm::ContainerReader::open(**region, m.root.toStdString());
     if (!reader) {
+        // A name longer than a region can hold names no root there.
+        if (reader.error() == shm::RegionError::NameTooLong)
+            return fail(ErrorCode::NotFound, QStringLiteral("%1 not found").arg(label));
         if (reader.error() == shm::RegionError::TypeMismatch)
             return fail(ErrorCode::InvalidRequest,
                 QStringLiteral("%1 is not a container (a plain block of bytes has no elements)").arg(label));
