@@ -69,6 +69,7 @@ public:
     }
 
     bool isOpen(broker::SessionId session) const { return m_outputs.contains(session); }
+    const broker::SessionOutput* output(broker::SessionId session) const { return m_outputs.value(session); }
     const QList<Opened>& opened() const { return m_opened; }
     const QList<broker::SessionId>& closed() const { return m_closed; }
     broker::SessionId lastSession() const { return m_lastSession; }

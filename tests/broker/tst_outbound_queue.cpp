@@ -96,6 +96,7 @@ private slots:
     void grace_data();
     void grace();
     void graceRestartsAfterRelief();
+    void waitingBytesCountsWhatWaits();
 };
 
 void TestOutboundQueue::framesPassThroughWithinTheBound()
@@ -302,6 +303,21 @@ void TestOutboundQueue::graceRestartsAfterRelief()
     QVERIFY(!queue.overBoundTooLong(kOver, 1070));
     QCOMPARE(queue.overBoundSince(), std::optional<qint64>(1070));
     QVERIFY(queue.overBoundTooLong(kOver, 1171));
+}
+
+// What GetSessions reports as a session's backlog: replies as they are, pushes as encoded, and only
+// what is still waiting here.
+void TestOutboundQueue::waitingBytesCountsWhatWaits()
+{
+    OutboundQueue queue = makeQueue();
+    QCOMPARE(queue.waitingBytes(), 0);
+    queue.enqueueReply(reply(1));
+    queue.enqueuePush(push(QStringLiteral("a"), 1));
+    queue.enqueuePush(push(QStringLiteral("a"), 2)); // replaces the first
+    QCOMPARE(queue.waitingBytes(), reply(1).size() + commy::protocol::encodePush(push(QStringLiteral("a"), 2)).size());
+    QCOMPARE(queue.takeSendable(kOver).size(), std::size_t(0));
+    QCOMPARE(queue.takeSendable(0).size(), std::size_t(2));
+    QCOMPARE(queue.waitingBytes(), 0);
 }
 
 QTEST_APPLESS_MAIN(TestOutboundQueue)

@@ -80,6 +80,7 @@ private slots:
     void burstIsMergedPerVariable();
     void stoppedReaderIsClosedWith1008_data() { transportMatrix_data(); }
     void stoppedReaderIsClosedWith1008();
+    void queuedBytesShowABacklog();
     void wssServesWithAGeneratedCertificate();
     void wssSurvivesAFailedTlsHandshake();
     void listenErrors_data();
@@ -494,6 +495,41 @@ void TestWebSocketServer::stoppedReaderIsClosedWith1008()
     raw.socket().disconnectFromHost();
     QTRY_COMPARE_WITH_TIMEOUT(server.sessionCount(), 0, kWaitMs);
     QVERIFY(!m_handler->isOpen(session));
+}
+
+// What GetSessions reports: bytes handed to the connection that are not on the network yet. A client
+// that stops reading builds a backlog; once it reads again the backlog drains to zero.
+void TestWebSocketServer::queuedBytesShowABacklog()
+{
+    WebSocketServerOptions options;
+    options.sendGraceMs = 60'000;
+    options.pingIntervalMs = 0;
+    options.idleTimeoutMs = 0;
+    WebSocketServer& server = startServer(options);
+    QVERIFY(server.isListening());
+    RawWsClient raw(false);
+    raw.open(server.port());
+    QTRY_VERIFY_WITH_TIMEOUT(raw.isUpgraded(), kWaitMs);
+    QTRY_COMPARE(server.sessionCount(), 1);
+    const SessionId session = m_handler->lastSession();
+    QCOMPARE(m_handler->output(session)->queuedBytes(), 0);
+    raw.pauseReading();
+
+    // More than the socket buffers on both sides hold: some of it must wait.
+    const QByteArray padding(64 * 1024, 'p');
+    constexpr int kReplies = 256;
+    for (int i = 0; i < kReplies; ++i)
+        m_handler->reply(session,
+            QByteArray(R"({"type":"Result","id":)") + QByteArray::number(i) + R"(,"data":{"pad":")" + padding
+                + R"("}})");
+    QTest::qWait(100); // let the socket hand what it can to the kernel
+    const qint64 backlog = m_handler->output(session)->queuedBytes();
+    QVERIFY2(backlog > 1024 * 1024 && backlog <= qint64(kReplies) * (padding.size() + 64),
+        qPrintable(QString::number(backlog)));
+
+    raw.resumeReading();
+    QTRY_COMPARE_WITH_TIMEOUT(raw.texts().size(), std::size_t(kReplies), kWaitMs);
+    QTRY_COMPARE_WITH_TIMEOUT(m_handler->output(session)->queuedBytes(), 0, kWaitMs);
 }
 
 void TestWebSocketServer::wssServesWithAGeneratedCertificate()

@@ -87,6 +87,7 @@ private slots:
     void seqGapResyncsWholeService();
     void coalescedPushResyncsListedVariables();
     void reconnectResyncsMissedUpdates();
+    void monitoringPushesBecomeSignals();
 
     void wssWithTrustedCertificate();
     void wssWithUntrustedCertificateFails();
@@ -735,6 +736,41 @@ void TestBrokerClient::reconnectResyncsMissedUpdates()
 }
 
 // --- TLS ---------------------------------------------------------------------------------------
+
+// StatsUpdate, ProcessEvent and TreeChanged come out as their own signals, in order, untouched by
+// the subscription bookkeeping (no variableChanged, no gap).
+void TestBrokerClient::monitoringPushesBecomeSignals()
+{
+    FakeBroker broker;
+    BrokerClient client(fastOptions());
+    connectTo(client, broker);
+    QSignalSpy stats(&client, &BrokerClient::statsUpdated);
+    QSignalSpy processes(&client, &BrokerClient::processEvent);
+    QSignalSpy trees(&client, &BrokerClient::treeChanged);
+    QSignalSpy changes(&client, &BrokerClient::variableChanged);
+    QSignalSpy gaps(&client, &BrokerClient::gapDetected);
+    QSignalSpy errors(&client, &BrokerClient::errorOccurred);
+
+    const StatsUpdate update { acme, s1, { 4096, 8192, 1024, 3072, 2048, 0.25, 4, 2, 1, 1, 0, 0, 3 } };
+    const ProcessEvent died { acme, s1, 2, 5120, QStringLiteral("worker"), Liveness::Dead };
+    const ProcessEvent left { acme, s1, 2, 5120, QStringLiteral("worker"), Liveness::Gone };
+    QWebSocket* socket = broker.sockets().first();
+    broker.sendRaw(socket, encodePush(update));
+    broker.sendRaw(socket, encodePush(died));
+    broker.sendRaw(socket, encodePush(TreeChanged { acme, s1 }));
+    broker.sendRaw(socket, encodePush(left));
+
+    QTRY_COMPARE(processes.count(), 2);
+    QCOMPARE(stats.count(), 1);
+    QCOMPARE(stats[0][0].value<StatsUpdate>(), update);
+    QCOMPARE(processes[0][0].value<ProcessEvent>(), died);
+    QCOMPARE(processes[1][0].value<ProcessEvent>(), left);
+    QCOMPARE(trees.count(), 1);
+    QCOMPARE(trees[0][0].value<TreeChanged>(), (TreeChanged { acme, s1 }));
+    QCOMPARE(changes.count(), 0);
+    QCOMPARE(gaps.count(), 0);
+    QCOMPARE(errors.count(), 0);
+}
 
 void TestBrokerClient::wssWithTrustedCertificate()
 {

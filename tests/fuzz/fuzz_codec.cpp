@@ -10,7 +10,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <type_traits>
 #include <utility>
+#include <variant>
 
 using namespace commy::protocol;
 
@@ -81,9 +83,17 @@ void checkServerFrame(QByteArrayView input)
         checkResult(*result);
         return;
     }
-    const QByteArray encoded = std::holds_alternative<ErrorFrame>(*decoded)
-        ? encodeError(std::get<ErrorFrame>(*decoded).id, std::get<ErrorFrame>(*decoded).error)
-        : encodePush(std::get<VariableChanged>(*decoded));
+    const QByteArray encoded = std::visit(
+        [](const auto& frame) {
+            using Frame = std::decay_t<decltype(frame)>;
+            if constexpr (std::is_same_v<Frame, ResultFrame>)
+                return QByteArray(); // handled above
+            else if constexpr (std::is_same_v<Frame, ErrorFrame>)
+                return encodeError(frame.id, frame.error);
+            else
+                return encodePush(frame);
+        },
+        *decoded);
     const auto again = decodeServerFrame(encoded);
     require(again.hasValue(), "a re-encoded server frame does not decode");
     require(*again == *decoded, "a re-encoded server frame decodes to another value");

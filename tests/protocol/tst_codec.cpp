@@ -159,6 +159,41 @@ void TestCodec::requestRoundTrip_data()
                                                         QString(4096, QLatin1Char('p')), { Scope::Admin } });
     QTest::newRow("DeleteUser") << frame("DeleteUser", R"({"tenant":"acme","username":"ann"})")
                                 << Request(DeleteUser { QStringLiteral("acme"), QStringLiteral("ann") });
+    QTest::newRow("GetBrokerInfo") << frame("GetBrokerInfo", "{}") << Request(GetBrokerInfo {});
+    QTest::newRow("GetTree all") << frame("GetTree", "{}") << Request(GetTree { std::nullopt });
+    QTest::newRow("GetTree tenant") << frame("GetTree", R"({"tenant":"acme"})")
+                                    << Request(GetTree { QStringLiteral("acme") });
+    QTest::newRow("GetRegionStats") << frame("GetRegionStats", R"({"tenant":"acme","service":"s1"})")
+                                    << Request(GetRegionStats { QStringLiteral("acme"), QStringLiteral("s1") });
+    QTest::newRow("GetBlockMap") << frame("GetBlockMap", R"({"tenant":"acme","service":"s1"})")
+                                 << Request(GetBlockMap {
+                                        QStringLiteral("acme"), QStringLiteral("s1"), std::nullopt, std::nullopt });
+    QTest::newRow("GetBlockMap paged") << frame(
+        "GetBlockMap", R"({"tenant":"acme","service":"s1","offset":20000,"limit":100000})")
+                                       << Request(GetBlockMap {
+                                              QStringLiteral("acme"), QStringLiteral("s1"), 20000, 100000 });
+    QTest::newRow("GetProcesses") << frame("GetProcesses", R"({"tenant":"acme","service":"s1"})")
+                                  << Request(GetProcesses { QStringLiteral("acme"), QStringLiteral("s1") });
+    QTest::newRow("GetSessions") << frame("GetSessions", "{}") << Request(GetSessions {});
+    QTest::newRow("BrowseRoot") << frame("BrowseRoot", R"({"tenant":"acme","service":"s1","root":"samples"})")
+                                << Request(BrowseRoot { QStringLiteral("acme"), QStringLiteral("s1"),
+                                       QStringLiteral("samples"), std::nullopt, std::nullopt });
+    QTest::newRow("BrowseRoot any text, paged")
+        << frame("BrowseRoot", R"({"tenant":"acme","service":"s1","root":"a b/c","offset":0,"limit":1000})")
+        << Request(BrowseRoot { QStringLiteral("acme"), QStringLiteral("s1"), QStringLiteral("a b/c"), 0, 1000 });
+    QTest::newRow("Watch") << frame(
+        "Watch", R"({"targets":[{"tenant":"acme","service":"s1"},{"tenant":"b","service":"s2"}],"interval_ms":100})")
+                           << Request(Watch { { { QStringLiteral("acme"), QStringLiteral("s1") },
+                                                  { QStringLiteral("b"), QStringLiteral("s2") } },
+                                  100 });
+    QTest::newRow("Watch stop") << frame("Watch", R"({"targets":[],"interval_ms":60000})")
+                                << Request(Watch { {}, 60000 });
+    QTest::newRow("ResizeRegion") << frame("ResizeRegion", R"({"tenant":"acme","service":"s1","size":4194304})")
+                                  << Request(ResizeRegion { QStringLiteral("acme"), QStringLiteral("s1"), 4194304 });
+    QTest::newRow("ShrinkRegion") << frame("ShrinkRegion", R"({"tenant":"acme","service":"s1"})")
+                                  << Request(ShrinkRegion { QStringLiteral("acme"), QStringLiteral("s1") });
+    QTest::newRow("CleanupRegion") << frame("CleanupRegion", R"({"tenant":"acme","service":"s1"})")
+                                   << Request(CleanupRegion { QStringLiteral("acme"), QStringLiteral("s1") });
     QTest::newRow("64-char names") << frame("Logout", QByteArray(R"({"tenant":")" + longName(64).toLatin1() + R"("})"))
                                    << Request(Logout { longName(64) });
     QTest::newRow("whitespace and key order")
@@ -295,6 +330,67 @@ void TestCodec::replyEncoding_data()
                QStringLiteral("a\"b"), QStringLiteral("s"), QStringLiteral("v"), QByteArray("x"), 1, 2, false })
         << QByteArray(R"({"data":{"seq":2,"service":"s","tenant":"a\"b","value":"eA==","variable":"v",)"
                       R"("version":1},"type":"VariableChanged"})");
+    QTest::newRow("BrokerInfoResult")
+        << encodeResult(id, BrokerInfoResult { QStringLiteral("0.1.0"), 5, 2, 1, 3 })
+        << QByteArray(R"({"data":{"sessions":2,"subscriptions":3,"tenants":1,"uptime_ms":5,"version":"0.1.0"},)"
+                      R"("id":"r1","type":"Result"})");
+    QTest::newRow("TreeResult")
+        << encodeResult(id,
+               TreeResult { { { QStringLiteral("acme"),
+                   { { QStringLiteral("s1"), 4096, 8192, 1024,
+                       { { QStringLiteral("v"), RootKind::Deque, QStringLiteral("deque<i32>"), 3, 7 } } } } } } })
+        << QByteArray(
+               R"({"data":{"tenants":[{"name":"acme","services":[{"limit":8192,"name":"s1","roots":[)"
+               R"({"kind":"deque","name":"v","size":3,"type":"deque<i32>","version":7}],"size":4096,"used":1024}]}]},)"
+               R"("id":"r1","type":"Result"})");
+    QTest::newRow("RegionStats")
+        << encodeResult(id, RegionStats { 4096, 8192, 1024, 3072, 2048, 0.25, 4, 2, 1, 1, 0, 0, 3 })
+        << QByteArray(R"({"data":{"cleanups":3,"fragmentation":0.25,"free":3072,"free_blocks":2,"generation":1,)"
+                      R"("grows":1,"largest_free":2048,"limit":8192,"lock_recoveries":0,"shrinks":0,"size":4096,)"
+                      R"("used":1024,"used_blocks":4},"id":"r1","type":"Result"})");
+    QTest::newRow("BlockMapResult")
+        << encodeResult(id, BlockMapResult { 9, { { 16384, 48, false, 2 }, { 16432, 96, true, -1 } } })
+        << QByteArray(R"({"data":{"blocks":[{"free":false,"offset":16384,"owner":2,"size":48},)"
+                      R"({"free":true,"offset":16432,"owner":-1,"size":96}],"total":9},"id":"r1","type":"Result"})");
+    QTest::newRow("ProcessesResult")
+        << encodeResult(id, ProcessesResult { { { 1, 4211, QStringLiteral("commyd"), 120, Liveness::Stale } } })
+        << QByteArray(R"({"data":{"processes":[{"heartbeat_age_ms":120,"liveness":"stale","name":"commyd",)"
+                      R"("pid":4211,"slot":1}]},"id":"r1","type":"Result"})");
+    QTest::newRow("SessionsResult")
+        << encodeResult(id,
+               SessionsResult { { { 7, QStringLiteral("127.0.0.1:5"), QStringLiteral("cli"),
+                                      { QStringLiteral("a"), QStringLiteral("b") }, 1, 10 },
+                   { 8, QStringLiteral("[::1]:6"), std::nullopt, {}, 0, 0 } } })
+        << QByteArray(R"({"data":{"sessions":[{"client_name":"cli","id":7,"peer":"127.0.0.1:5","queue_bytes":10,)"
+                      R"("subscriptions":1,"tenants":["a","b"]},{"id":8,"peer":"[::1]:6","queue_bytes":0,)"
+                      R"("subscriptions":0,"tenants":[]}]},"id":"r1","type":"Result"})");
+    QTest::newRow("BrowseResult")
+        << encodeResult(id,
+               BrowseResult { RootKind::HashMap, QStringLiteral("hashmap<i32,string>"), 2, 5,
+                   { { 0, QJsonValue(4), QJsonValue(QStringLiteral("x")) }, { 1, QJsonValue(-1), QJsonValue() } } })
+        << QByteArray(R"({"data":{"elements":[{"index":0,"key":4,"value":"x"},{"index":1,"key":-1,"value":null}],)"
+                      R"("kind":"hashmap","length":2,"type":"hashmap<i32,string>","version":5},"id":"r1",)"
+                      R"("type":"Result"})");
+    QTest::newRow("RegionSizeResult") << encodeResult(id, RegionSizeResult { 8192 })
+                                      << QByteArray(R"({"data":{"size":8192},"id":"r1","type":"Result"})");
+    QTest::newRow("CleanupResult")
+        << encodeResult(id, CleanupResult { { { 2, 5120, QStringLiteral("w") } }, 3, 4224, true, false })
+        << QByteArray(R"({"data":{"freed_slots":[{"name":"w","pid":5120,"slot":2}],"lock_recovered":true,)"
+                      R"("reclaimed_blocks":3,"reclaimed_bytes":4224,"resize_aborted":false},"id":"r1",)"
+                      R"("type":"Result"})");
+    QTest::newRow("StatsUpdate")
+        << encodePush(StatsUpdate {
+               QStringLiteral("acme"), QStringLiteral("s1"), { 1, 2, 3, 4, 5, 0, 6, 7, 8, 9, 10, 11, 12 } })
+        << QByteArray(R"({"data":{"service":"s1","stats":{"cleanups":12,"fragmentation":0,"free":4,"free_blocks":7,)"
+                      R"("generation":8,"grows":9,"largest_free":5,"limit":2,"lock_recoveries":11,"shrinks":10,)"
+                      R"("size":1,"used":3,"used_blocks":6},"tenant":"acme"},"type":"StatsUpdate"})");
+    QTest::newRow("ProcessEvent")
+        << encodePush(ProcessEvent {
+               QStringLiteral("acme"), QStringLiteral("s1"), 2, 5120, QStringLiteral("w"), Liveness::Gone })
+        << QByteArray(R"({"data":{"liveness":"gone","name":"w","pid":5120,"service":"s1","slot":2,"tenant":"acme"},)"
+                      R"("type":"ProcessEvent"})");
+    QTest::newRow("TreeChanged") << encodePush(TreeChanged { QStringLiteral("acme"), QStringLiteral("s1") })
+                                 << QByteArray(R"({"data":{"service":"s1","tenant":"acme"},"type":"TreeChanged"})");
     QTest::newRow("Request encoding") << encodeRequest(
         id, ReadVariable { QStringLiteral("a"), QStringLiteral("b"), QStringLiteral("c") })
                                       << QByteArray(R"({"data":{"service":"b","tenant":"a","variable":"c"},"id":"r1",)"
@@ -347,6 +443,7 @@ void TestCodec::malformed_data()
     QTest::newRow("unknown type") << frame("Launch", "{}") << r1 << "'type'";
     QTest::newRow("reply type") << frame("Result", "{}") << r1 << "'type'";
     QTest::newRow("push type") << frame("VariableChanged", "{}") << r1 << "'type'";
+    QTest::newRow("monitor push type") << frame("StatsUpdate", "{}") << r1 << "'type'";
     QTest::newRow("type wrong case") << frame("heartbeat", "{}") << r1 << "'type'";
     QTest::newRow("missing data") << QByteArray(R"({"type":"Heartbeat","id":"r1"})") << r1 << "'data'";
     QTest::newRow("data array") << frame("Heartbeat", "[]") << r1 << "'data'";
@@ -494,6 +591,57 @@ void TestCodec::malformed_data()
         << frame("DeleteUser", R"({"tenant":"acme","username":"a/b"})") << r1 << "'username'";
     QTest::newRow("DeleteUser password given")
         << frame("DeleteUser", "{" + user + R"(,"password":"12345678"})") << r1 << "'password'";
+    const QByteArray svc = R"("tenant":"acme","service":"s1")";
+    QTest::newRow("GetBrokerInfo with a field") << frame("GetBrokerInfo", R"({"tenant":"acme"})") << r1 << "'tenant'";
+    QTest::newRow("GetTree tenant null") << frame("GetTree", R"({"tenant":null})") << r1 << "'tenant'";
+    QTest::newRow("GetTree bad tenant") << frame("GetTree", R"({"tenant":"a/b"})") << r1 << "'tenant'";
+    QTest::newRow("GetRegionStats no service") << frame("GetRegionStats", R"({"tenant":"acme"})") << r1 << "'service'";
+    QTest::newRow("GetRegionStats unknown field")
+        << frame("GetRegionStats", "{" + svc + R"(,"offset":0})") << r1 << "'offset'";
+    QTest::newRow("GetBlockMap offset negative")
+        << frame("GetBlockMap", "{" + svc + R"(,"offset":-1})") << r1 << "'offset'";
+    QTest::newRow("GetBlockMap limit zero") << frame("GetBlockMap", "{" + svc + R"(,"limit":0})") << r1 << "'limit'";
+    QTest::newRow("GetBlockMap limit above 100000")
+        << frame("GetBlockMap", "{" + svc + R"(,"limit":100001})") << r1 << "'limit'";
+    QTest::newRow("GetBlockMap limit string")
+        << frame("GetBlockMap", "{" + svc + R"(,"limit":"10"})") << r1 << "'limit'";
+    QTest::newRow("GetProcesses no tenant") << frame("GetProcesses", R"({"service":"s1"})") << r1 << "'tenant'";
+    QTest::newRow("GetSessions with a field") << frame("GetSessions", R"({"all":true})") << r1 << "'all'";
+    QTest::newRow("BrowseRoot no root") << frame("BrowseRoot", "{" + svc + "}") << r1 << "'root'";
+    QTest::newRow("BrowseRoot empty root") << frame("BrowseRoot", "{" + svc + R"(,"root":""})") << r1 << "'root'";
+    QTest::newRow("BrowseRoot root too long")
+        << frame("BrowseRoot", "{" + svc + R"(,"root":")" + QByteArray(65, 'r') + "\"}") << r1 << "'root'";
+    QTest::newRow("BrowseRoot root number") << frame("BrowseRoot", "{" + svc + R"(,"root":5})") << r1 << "'root'";
+    QTest::newRow("BrowseRoot limit above 1000")
+        << frame("BrowseRoot", "{" + svc + R"(,"root":"r","limit":1001})") << r1 << "'limit'";
+    QTest::newRow("BrowseRoot offset fraction")
+        << frame("BrowseRoot", "{" + svc + R"(,"root":"r","offset":0.5})") << r1 << "'offset'";
+    QTest::newRow("Watch no targets") << frame("Watch", R"({"interval_ms":1000})") << r1 << "'targets'";
+    QTest::newRow("Watch no interval") << frame("Watch", R"({"targets":[]})") << r1 << "'interval_ms'";
+    QTest::newRow("Watch interval 99") << frame("Watch", R"({"targets":[],"interval_ms":99})") << r1 << "'interval_ms'";
+    QTest::newRow("Watch interval 60001")
+        << frame("Watch", R"({"targets":[],"interval_ms":60001})") << r1 << "'interval_ms'";
+    QTest::newRow("Watch targets object")
+        << frame("Watch", R"({"targets":{"tenant":"acme","service":"s1"},"interval_ms":1000})") << r1 << "'targets'";
+    QTest::newRow("Watch target string") << frame("Watch", R"({"targets":["acme/s1"],"interval_ms":1000})") << r1
+                                         << "'targets'";
+    QTest::newRow("Watch target no service")
+        << frame("Watch", R"({"targets":[{"tenant":"acme"}],"interval_ms":1000})") << r1 << "'service'";
+    QTest::newRow("Watch target extra field")
+        << frame("Watch", R"({"targets":[{"tenant":"acme","service":"s1","root":"r"}],"interval_ms":1000})") << r1
+        << "'root'";
+    {
+        QByteArray many = R"({"interval_ms":1000,"targets":[)";
+        for (int i = 0; i <= 10000; ++i)
+            many += QByteArray(i ? "," : "") + R"({"tenant":"t","service":"s"})";
+        QTest::newRow("Watch 10001 targets") << frame("Watch", many + "]}") << r1 << "'targets'";
+    }
+    QTest::newRow("ResizeRegion no size") << frame("ResizeRegion", "{" + svc + "}") << r1 << "'size'";
+    QTest::newRow("ResizeRegion size zero") << frame("ResizeRegion", "{" + svc + R"(,"size":0})") << r1 << "'size'";
+    QTest::newRow("ResizeRegion size string")
+        << frame("ResizeRegion", "{" + svc + R"(,"size":"4M"})") << r1 << "'size'";
+    QTest::newRow("ShrinkRegion size given") << frame("ShrinkRegion", "{" + svc + R"(,"size":1})") << r1 << "'size'";
+    QTest::newRow("CleanupRegion no service") << frame("CleanupRegion", R"({"tenant":"acme"})") << r1 << "'service'";
 
     // Names.
     QTest::newRow("name ../x") << frame("Logout", R"({"tenant":"../x"})") << r1 << "'tenant'";
@@ -666,17 +814,22 @@ void TestCodec::documentedExamples()
     }
 
     const auto field = [](const QJsonObject& object, const char* name) { return object.value(QLatin1String(name)); };
+    const QStringList pushes { QStringLiteral("VariableChanged"), QStringLiteral("StatsUpdate"),
+        QStringLiteral("ProcessEvent"), QStringLiteral("TreeChanged") };
     QSet<QString> documented;
+    QSet<QString> documentedPushes;
     int replies = 0;
     for (qsizetype i = 0; i < examples.size(); ++i) {
         const QByteArray& line = examples[i];
         const QJsonObject object = QJsonDocument::fromJson(line).object();
         const QString type = field(object, "type").toString();
         QVERIFY2(!type.isEmpty(), line.constData());
-        if (type == u"Result" || type == u"Error" || type == u"VariableChanged") {
+        if (type == u"Result" || type == u"Error" || pushes.contains(type)) {
             ++replies;
+            if (pushes.contains(type))
+                documentedPushes.insert(type);
             QVERIFY2(field(object, "data").isObject(), line.constData());
-            QCOMPARE(object.contains(QLatin1String("id")), type != u"VariableChanged");
+            QCOMPARE(object.contains(QLatin1String("id")), !pushes.contains(type));
             if (type == u"Error")
                 QVERIFY2(errorCodeFromName(field(object, "data")["code"].toString()), line.constData());
             continue;
@@ -697,6 +850,7 @@ void TestCodec::documentedExamples()
         documented.insert(requestTypeName(decoded->request));
     }
     QCOMPARE(documented.size(), qsizetype(std::variant_size_v<Request>));
+    QCOMPARE(documentedPushes.size(), pushes.size());
     QVERIFY(replies >= int(std::variant_size_v<Request>));
 }
 

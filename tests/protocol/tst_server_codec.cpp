@@ -18,6 +18,7 @@ Q_DECLARE_METATYPE(commy::protocol::ResultData)
 Q_DECLARE_METATYPE(commy::protocol::Error)
 Q_DECLARE_METATYPE(commy::protocol::VariableChanged)
 Q_DECLARE_METATYPE(std::optional<commy::protocol::RequestId>)
+Q_DECLARE_METATYPE(commy::protocol::ServerFrame)
 
 namespace {
 
@@ -51,6 +52,8 @@ private slots:
     void errorRoundTrip();
     void pushRoundTrip_data();
     void pushRoundTrip();
+    void monitorPushRoundTrip_data();
+    void monitorPushRoundTrip();
     void malformedFrame_data();
     void malformedFrame();
     void malformedResult_data();
@@ -104,6 +107,64 @@ void TestServerCodec::resultRoundTrip_data()
     QTest::newRow("ServiceFilePathResult")
         << Request(GetServiceFilePath { acme, s1 })
         << ResultData(ServiceFilePathResult { QStringLiteral("/var/lib/commy/tenants/acme/s1.region"), 65536 });
+    const RegionStats stats { 1048576, 67108864, 9216, 1031168, 1028096, 0.0029796, 41, 3, 1, 1, 0, 0, 0 };
+    QTest::newRow("BrokerInfoResult") << Request(GetBrokerInfo {})
+                                      << ResultData(BrokerInfoResult { QStringLiteral("0.1.0"), maxInt, 0, 3, 40 });
+    QTest::newRow("TreeResult") << Request(GetTree { acme })
+                                << ResultData(TreeResult {
+                                       { { acme,
+                                             { { s1, 4096, 8192, 1024,
+                                                   { { QStringLiteral("a root/any text"), RootKind::BTreeMap,
+                                                         QStringLiteral("btreemap<string,f64>"), 12, 4 },
+                                                       { QStringLiteral("raw"), RootKind::Bytes, QString(), 64, 0 } } },
+                                                 { QStringLiteral("s2"), 1, 1, 0, {} } } },
+                                           { QStringLiteral("empty"), {} } } });
+    QTest::newRow("TreeResult every kind") << Request(GetTree {}) << [] {
+        TreeResult tree { { { acme, { { s1, 1, 1, 1, {} } } } } };
+        for (const RootKind kind : { RootKind::Bytes, RootKind::Vec, RootKind::String, RootKind::Box, RootKind::HashMap,
+                 RootKind::HashSet, RootKind::BTreeMap, RootKind::BTreeSet, RootKind::Deque })
+            tree.tenants[0].services[0].roots.push_back({ rootKindName(kind), kind, QStringLiteral("t"), 0, 0 });
+        return ResultData(tree);
+    }();
+    QTest::newRow("RegionStats") << Request(GetRegionStats { acme, s1 }) << ResultData(stats);
+    QTest::newRow("RegionStats fragmentation 1")
+        << Request(GetRegionStats { acme, s1 }) << ResultData(RegionStats { 1, 1, 1, 1, 1, 1.0, 1, 1, 1, 1, 1, 1, 1 });
+    QTest::newRow("BlockMapResult") << Request(GetBlockMap { acme, s1, {},
+        {} }) << ResultData(BlockMapResult { maxInt, { { 16384, 48, false, 2 }, { 16432, 96, true, -1 } } });
+    QTest::newRow("BlockMapResult past the end")
+        << Request(GetBlockMap { acme, s1, 100, 10 }) << ResultData(BlockMapResult { 44, {} });
+    QTest::newRow("ProcessesResult") << Request(GetProcesses { acme, s1 })
+                                     << ResultData(ProcessesResult { { { 0, 4211, QStringLiteral("commyd"), 0,
+                                                                           Liveness::Alive },
+                                            { 1, 4212, QString(), 1500, Liveness::Stale },
+                                            { 127, maxInt, QString(64, QLatin1Char('n')), maxInt, Liveness::Dead } } });
+    QTest::newRow("SessionsResult") << Request(GetSessions {})
+                                    << ResultData(SessionsResult { { { 7, QStringLiteral("10.0.0.12:51544"),
+                                                                         QStringLiteral("plc-7"), { acme }, 1, 0 },
+                                           { 8, QStringLiteral("[::1]:1"), std::nullopt, {}, 0, maxInt } } });
+    QTest::newRow("BrowseResult") << Request(BrowseRoot { acme, s1, QStringLiteral("m"), {}, {} })
+                                  << ResultData(BrowseResult { RootKind::HashMap,
+                                         QStringLiteral("hashmap<string,vec<i8>>"), 2, 9,
+                                         { { 0, QJsonValue(QStringLiteral("k")), QJsonValue(QJsonArray { 1, -2, 3 }) },
+                                             { 5, QJsonValue(2.5), QJsonValue(QStringLiteral("inf")) } } });
+    QTest::newRow("BrowseResult string root")
+        << Request(BrowseRoot { acme, s1, QStringLiteral("s"), 4, 10 })
+        << ResultData(BrowseResult { RootKind::String, QStringLiteral("string"), 20, 1,
+               { { 4, std::nullopt, QJsonValue(QStringLiteral("o wo\u2026")) } } });
+    QTest::newRow("BrowseResult null and object values")
+        << Request(BrowseRoot { acme, s1, QStringLiteral("s"), {}, {} })
+        << ResultData(BrowseResult { RootKind::Vec, QStringLiteral("vec<x>"), 2, 1,
+               { { 0, std::nullopt, QJsonValue() }, { 1, QJsonValue(), QJsonValue(QJsonObject { { "a", true } }) } } });
+    QTest::newRow("RegionSizeResult resized")
+        << Request(ResizeRegion { acme, s1, 8192 }) << ResultData(RegionSizeResult { 8192 });
+    QTest::newRow("RegionSizeResult shrunk")
+        << Request(ShrinkRegion { acme, s1 }) << ResultData(RegionSizeResult { 0 });
+    QTest::newRow("CleanupResult") << Request(CleanupRegion { acme, s1 })
+                                   << ResultData(CleanupResult {
+                                          { { 2, 5120, QStringLiteral("plc-bridge") }, { 3, 1, QString() } }, 3, 4224,
+                                          true, true });
+    QTest::newRow("CleanupResult nothing")
+        << Request(CleanupRegion { acme, s1 }) << ResultData(CleanupResult { {}, 0, 0, false, false });
 }
 
 // Broker side encodes, client side decodes: the same value comes back, under the same id.
@@ -137,7 +198,10 @@ void TestServerCodec::resultOfEveryRequestType()
         DeallocateVariable { acme, s1, v }, ListVariables { acme, s1 }, Subscribe { acme, s1, {} },
         Unsubscribe { acme, s1, {} }, GetServiceFilePath { acme, s1 },
         CreateUser { acme, QStringLiteral("ann"), QStringLiteral("12345678"), { Scope::Read } },
-        DeleteUser { acme, QStringLiteral("ann") } };
+        DeleteUser { acme, QStringLiteral("ann") }, GetBrokerInfo {}, GetTree {}, GetRegionStats { acme, s1 },
+        GetBlockMap { acme, s1, {}, {} }, GetProcesses { acme, s1 }, GetSessions {},
+        BrowseRoot { acme, s1, QStringLiteral("r"), {}, {} }, Watch { {}, 1000 }, ResizeRegion { acme, s1, 1 },
+        ShrinkRegion { acme, s1 }, CleanupRegion { acme, s1 } };
     QCOMPARE(std::size(requests), std::variant_size_v<Request>);
     int empty = 0;
     for (const Request& request : requests) {
@@ -154,7 +218,7 @@ void TestServerCodec::resultOfEveryRequestType()
                 qPrintable(requestTypeName(request) + QLatin1String(": ") + payload.error().message));
         }
     }
-    QCOMPARE(empty, 10);
+    QCOMPARE(empty, 11);
 }
 
 void TestServerCodec::errorRoundTrip_data()
@@ -212,6 +276,34 @@ void TestServerCodec::pushRoundTrip()
     QVERIFY(decoded);
     QVERIFY(*decoded == push);
     QCOMPARE(decoded->coalesced, push.coalesced);
+}
+
+void TestServerCodec::monitorPushRoundTrip_data()
+{
+    QTest::addColumn<QByteArray>("encoded");
+    QTest::addColumn<ServerFrame>("push");
+    const RegionStats stats { 1048576, 67108864, 9216, 1031168, 1028096, 0.125, 41, 3, 1, 1, 0, 0, 0 };
+    QTest::newRow("StatsUpdate") << encodePush(StatsUpdate { acme, s1, stats })
+                                 << ServerFrame(StatsUpdate { acme, s1, stats });
+    QTest::newRow("StatsUpdate zeros") << encodePush(StatsUpdate { acme, s1, {} })
+                                       << ServerFrame(StatsUpdate { acme, s1, {} });
+    for (const Liveness liveness : { Liveness::Alive, Liveness::Stale, Liveness::Dead, Liveness::Gone }) {
+        const ProcessEvent event { acme, s1, 2, 5120, QStringLiteral("plc bridge"), liveness };
+        QTest::addRow("ProcessEvent %s", qPrintable(livenessName(liveness))) << encodePush(event) << ServerFrame(event);
+    }
+    QTest::newRow("ProcessEvent unnamed") << encodePush(ProcessEvent { acme, s1, 0, 1, QString(), Liveness::Alive })
+                                          << ServerFrame(ProcessEvent { acme, s1, 0, 1, QString(), Liveness::Alive });
+    QTest::newRow("TreeChanged") << encodePush(TreeChanged { acme, s1 }) << ServerFrame(TreeChanged { acme, s1 });
+}
+
+void TestServerCodec::monitorPushRoundTrip()
+{
+    QFETCH(QByteArray, encoded);
+    QFETCH(ServerFrame, push);
+    const ServerDecode frame = decodeServerFrame(encoded);
+    QVERIFY2(frame.hasValue(), qPrintable(problem(frame)));
+    QCOMPARE(frame->index(), push.index());
+    QVERIFY(*frame == push);
 }
 
 void TestServerCodec::malformedFrame_data()
@@ -304,6 +396,55 @@ void TestServerCodec::malformedFrame_data()
                                     << "'tenant'";
     QTest::newRow("push unknown field") << push(("{" + var + R"(,"version":1,"seq":1,"id":"r1"})").constData()) << none
                                         << "'id'";
+
+    // Monitoring pushes.
+    const auto monitor = [](const char* type, const QByteArray& data) {
+        return QByteArray(R"({"type":")") + type + R"(","data":)" + data + "}";
+    };
+    const QByteArray svc = R"("tenant":"acme","service":"s1")";
+    const QByteArray stats = R"("size":1,"limit":1,"used":1,"free":1,"largest_free":1,"used_blocks":1,)"
+                             R"("free_blocks":1,"generation":1,"grows":1,"shrinks":1,"lock_recoveries":1,"cleanups":1)";
+    QTest::newRow("StatsUpdate with id") << QByteArray(R"({"type":"StatsUpdate","id":"r1","data":{}})") << none
+                                         << "'id'";
+    QTest::newRow("StatsUpdate no stats") << monitor("StatsUpdate", "{" + svc + "}") << none << "'stats'";
+    QTest::newRow("StatsUpdate stats array")
+        << monitor("StatsUpdate", "{" + svc + R"(,"stats":[]})") << none << "'stats'";
+    QTest::newRow("StatsUpdate no fragmentation")
+        << monitor("StatsUpdate", "{" + svc + R"(,"stats":{)" + stats + "}}") << none << "'fragmentation'";
+    QTest::newRow("StatsUpdate fragmentation above 1")
+        << monitor("StatsUpdate", "{" + svc + R"(,"stats":{"fragmentation":1.5,)" + stats + "}}") << none
+        << "'fragmentation'";
+    QTest::newRow("StatsUpdate fragmentation negative")
+        << monitor("StatsUpdate", "{" + svc + R"(,"stats":{"fragmentation":-0.1,)" + stats + "}}") << none
+        << "'fragmentation'";
+    QTest::newRow("StatsUpdate fragmentation string")
+        << monitor("StatsUpdate", "{" + svc + R"(,"stats":{"fragmentation":"0",)" + stats + "}}") << none
+        << "'fragmentation'";
+    QTest::newRow("StatsUpdate stats extra field")
+        << monitor("StatsUpdate", "{" + svc + R"(,"stats":{"fragmentation":0,"x":1,)" + stats + "}}") << none << "'x'";
+    QTest::newRow("StatsUpdate used negative") << monitor("StatsUpdate",
+        "{" + svc + R"(,"stats":{"fragmentation":0,)" + QByteArray(stats).replace(R"("used":1)", R"("used":-1)") + "}}")
+                                               << none << "'used'";
+    QTest::newRow("StatsUpdate no tenant")
+        << monitor("StatsUpdate", R"({"service":"s1","stats":{"fragmentation":0,)" + stats + "}}") << none
+        << "'tenant'";
+    const QByteArray process = R"("slot":2,"pid":5120,"name":"w")";
+    QTest::newRow("ProcessEvent unknown liveness")
+        << monitor("ProcessEvent", "{" + svc + "," + process + R"(,"liveness":"zombie"})") << none << "'liveness'";
+    QTest::newRow("ProcessEvent liveness capitalised")
+        << monitor("ProcessEvent", "{" + svc + "," + process + R"(,"liveness":"Alive"})") << none << "'liveness'";
+    QTest::newRow("ProcessEvent no liveness")
+        << monitor("ProcessEvent", "{" + svc + "," + process + "}") << none << "'liveness'";
+    QTest::newRow("ProcessEvent slot negative")
+        << monitor("ProcessEvent", "{" + svc + R"(,"slot":-1,"pid":1,"name":"w","liveness":"dead"})") << none
+        << "'slot'";
+    QTest::newRow("ProcessEvent name too long") << monitor(
+        "ProcessEvent", "{" + svc + R"(,"slot":1,"pid":1,"liveness":"dead","name":")" + QByteArray(65, 'n') + "\"}")
+                                                << none << "'name'";
+    QTest::newRow("TreeChanged no service") << monitor("TreeChanged", R"({"tenant":"acme"})") << none << "'service'";
+    QTest::newRow("TreeChanged extra field")
+        << monitor("TreeChanged", "{" + svc + R"(,"root":"r"})") << none << "'root'";
+    QTest::newRow("monitor push type wrong case") << monitor("treeChanged", "{" + svc + "}") << none << "'type'";
 }
 
 void TestServerCodec::malformedFrame()
@@ -382,6 +523,90 @@ void TestServerCodec::malformedResult_data()
         << Request(GetServiceFilePath { acme, s1 }) << object(R"({"path":"","size":1})") << "'path'";
     QTest::newRow("ServiceFilePath size bool")
         << Request(GetServiceFilePath { acme, s1 }) << object(R"({"path":"/p","size":true})") << "'size'";
+    const Request stats = GetRegionStats { acme, s1 };
+    const QByteArray counters
+        = R"("size":1,"limit":1,"used":1,"free":1,"largest_free":1,"used_blocks":1,)"
+          R"("free_blocks":1,"generation":1,"grows":1,"shrinks":1,"lock_recoveries":1,"cleanups":1)";
+    QTest::newRow("BrokerInfo no version")
+        << Request(GetBrokerInfo {}) << object(R"({"uptime_ms":1,"sessions":1,"tenants":1,"subscriptions":1})")
+        << "'version'";
+    QTest::newRow("BrokerInfo uptime negative")
+        << Request(GetBrokerInfo {})
+        << object(R"({"version":"1","uptime_ms":-1,"sessions":1,"tenants":1,"subscriptions":1})") << "'uptime_ms'";
+    QTest::newRow("Tree unknown kind")
+        << Request(GetTree {})
+        << object(R"({"tenants":[{"name":"a","services":[{"name":"s","size":1,"limit":1,"used":1,"roots":[)"
+                  R"({"name":"r","kind":"vecdeque","type":"t","size":1,"version":1}]}]}]})")
+        << "'kind'";
+    QTest::newRow("Tree root name empty")
+        << Request(GetTree {})
+        << object(R"({"tenants":[{"name":"a","services":[{"name":"s","size":1,"limit":1,"used":1,"roots":[)"
+                  R"({"name":"","kind":"vec","type":"t","size":1,"version":1}]}]}]})")
+        << "'name'";
+    QTest::newRow("Tree service without used")
+        << Request(GetTree {})
+        << object(R"({"tenants":[{"name":"a","services":[{"name":"s","size":1,"limit":1,"roots":[]}]}]})") << "'used'";
+    QTest::newRow("Tree service bad name")
+        << Request(GetTree {})
+        << object(R"({"tenants":[{"name":"a","services":[{"name":"a/b","size":1,"limit":1,"used":0,"roots":[]}]}]})")
+        << "'name'";
+    QTest::newRow("RegionStats fragmentation 2")
+        << stats << QJsonDocument::fromJson("{\"fragmentation\":2," + counters + "}").object() << "'fragmentation'";
+    QTest::newRow("RegionStats missing cleanups")
+        << stats
+        << QJsonDocument::fromJson("{\"fragmentation\":0," + QByteArray(counters).replace(R"(,"cleanups":1)", "") + "}")
+               .object()
+        << "'cleanups'";
+    QTest::newRow("BlockMap owner -2") << Request(GetBlockMap {
+        acme, s1, {}, {} }) << object(R"({"total":1,"blocks":[{"offset":0,"size":1,"free":true,"owner":-2}]})")
+                                       << "'owner'";
+    QTest::newRow("BlockMap free number")
+        << Request(GetBlockMap { acme, s1, {}, {} })
+        << object(R"({"total":1,"blocks":[{"offset":0,"size":1,"free":0,"owner":-1}]})") << "'free'";
+    QTest::newRow("BlockMap no total") << Request(GetBlockMap { acme, s1, {}, {} }) << object(R"({"blocks":[]})")
+                                       << "'total'";
+    QTest::newRow("Processes gone liveness")
+        << Request(GetProcesses { acme, s1 })
+        << object(R"({"processes":[{"slot":1,"pid":1,"name":"n","heartbeat_age_ms":0,"liveness":"gone"}]})")
+        << "'liveness'";
+    QTest::newRow("Processes age fraction")
+        << Request(GetProcesses { acme, s1 })
+        << object(R"({"processes":[{"slot":1,"pid":1,"name":"n","heartbeat_age_ms":0.5,"liveness":"alive"}]})")
+        << "'heartbeat_age_ms'";
+    QTest::newRow("Sessions tenants not names")
+        << Request(GetSessions {})
+        << object(R"({"sessions":[{"id":1,"peer":"p","tenants":["a b"],"subscriptions":0,"queue_bytes":0}]})")
+        << "'tenants'";
+    QTest::newRow("Sessions no tenants") << Request(
+        GetSessions {}) << object(R"({"sessions":[{"id":1,"peer":"p","subscriptions":0,"queue_bytes":0}]})")
+                                         << "'tenants'";
+    QTest::newRow("Sessions empty peer") << Request(
+        GetSessions {}) << object(R"({"sessions":[{"id":1,"peer":"","tenants":[],"subscriptions":0,"queue_bytes":0}]})")
+                                         << "'peer'";
+    QTest::newRow("Browse element without value")
+        << Request(BrowseRoot { acme, s1, QStringLiteral("r"), {}, {} })
+        << object(R"({"kind":"vec","type":"vec<i8>","length":1,"version":1,"elements":[{"index":0}]})") << "'value'";
+    QTest::newRow("Browse element extra field")
+        << Request(BrowseRoot { acme, s1, QStringLiteral("r"), {}, {} })
+        << object(R"({"kind":"vec","type":"vec<i8>","length":1,"version":1,"elements":[{"index":0,"value":1,"v":2}]})")
+        << "'v'";
+    QTest::newRow("Browse element not an object")
+        << Request(BrowseRoot { acme, s1, QStringLiteral("r"), {}, {} })
+        << object(R"({"kind":"vec","type":"vec<i8>","length":1,"version":1,"elements":[1]})") << "'elements'";
+    QTest::newRow("Browse kind missing") << Request(BrowseRoot { acme, s1, QStringLiteral("r"), {}, {} })
+                                         << object(R"({"type":"vec<i8>","length":1,"version":1,"elements":[]})")
+                                         << "'kind'";
+    QTest::newRow("RegionSize negative") << Request(ResizeRegion { acme, s1, 1 }) << object(R"({"size":-4096})")
+                                         << "'size'";
+    QTest::newRow("Cleanup lock_recovered missing")
+        << Request(CleanupRegion { acme, s1 })
+        << object(R"({"freed_slots":[],"reclaimed_blocks":0,"reclaimed_bytes":0,"resize_aborted":false})")
+        << "'lock_recovered'";
+    QTest::newRow("Cleanup freed slot without pid")
+        << Request(CleanupRegion { acme, s1 })
+        << object(R"({"freed_slots":[{"slot":1,"name":"n"}],"reclaimed_blocks":0,"reclaimed_bytes":0,)"
+                  R"("lock_recovered":false,"resize_aborted":false})")
+        << "'pid'";
 }
 
 void TestServerCodec::malformedResult()
@@ -416,7 +641,9 @@ void TestServerCodec::documentedReplies()
         if (!inJson || line.trimmed().isEmpty())
             continue;
         const QString type = QJsonDocument::fromJson(line).object().value(QLatin1String("type")).toString();
-        if (type != u"Result" && type != u"Error" && type != u"VariableChanged") {
+        const bool push
+            = type == u"VariableChanged" || type == u"StatsUpdate" || type == u"ProcessEvent" || type == u"TreeChanged";
+        if (type != u"Result" && type != u"Error" && !push) {
             const auto request = decodeRequest(line); // malformed on purpose in the Errors section
             previous = request ? std::optional<Request>(request->request) : std::nullopt;
             continue;
@@ -434,7 +661,7 @@ void TestServerCodec::documentedReplies()
         previous.reset();
     }
     QVERIFY(results >= int(std::variant_size_v<Request>));
-    QVERIFY(others >= 3);
+    QVERIFY(others >= 6);
 }
 
 // Random byte mutations of valid server frames: whatever decodes re-encodes to the same value.
@@ -444,6 +671,8 @@ void TestServerCodec::mutatedFramesNeverCrash()
         encodePush(VariableChanged { acme, s1, v, QByteArray("hello"), 3, 7, true }),
         encodeError(RequestId(qint64(5)), Error { ErrorCode::RateLimited, QStringLiteral("wait"), 30 }),
         encodeResult(RequestId(QStringLiteral("r9")), ReadResult { QByteArray("hi"), 2 }),
+        encodePush(StatsUpdate { acme, s1, { 1, 2, 3, 4, 5, 0.5, 6, 7, 8, 9, 10, 11, 12 } }),
+        encodePush(ProcessEvent { acme, s1, 2, 5120, QStringLiteral("w"), Liveness::Stale }),
     };
     const Request read = ReadVariable { acme, s1, v };
     QRandomGenerator random(20261127);
@@ -465,6 +694,12 @@ void TestServerCodec::mutatedFramesNeverCrash()
         QByteArray again;
         if (const auto* push = std::get_if<VariableChanged>(&*decoded)) {
             again = encodePush(*push);
+        } else if (const auto* stats = std::get_if<StatsUpdate>(&*decoded)) {
+            again = encodePush(*stats);
+        } else if (const auto* event = std::get_if<ProcessEvent>(&*decoded)) {
+            again = encodePush(*event);
+        } else if (const auto* tree = std::get_if<TreeChanged>(&*decoded)) {
+            again = encodePush(*tree);
         } else if (const auto* error = std::get_if<ErrorFrame>(&*decoded)) {
             again = encodeError(error->id, error->error);
         } else {

@@ -15,8 +15,8 @@ QString tenantLabel(const QString& tenant) { return QStringLiteral("tenant '%1'"
 QString serviceLabel(const ServiceKey& key) { return QStringLiteral("service '%1'").arg(key.text()); }
 } // namespace
 
-void Broker::Impl::audit(
-    const SessionState& session, const QString& tenant, const QString& action, const QString& target)
+void Broker::Impl::audit(const SessionState& session, const QString& tenant, const QString& action,
+    const QString& target, const QString& detail)
 {
     // The server grant acts when the session has one; otherwise the tenant's own grant.
     QString actor = QStringLiteral("unknown");
@@ -25,7 +25,7 @@ void Broker::Impl::audit(
     else if (auto own = session.grants.find(tenant); own != session.grants.end())
         actor = own->second.actor;
     actor += QStringLiteral("@") + session.peer.address.toString();
-    (void)store->appendAudit(actor, action, target);
+    (void)store->appendAudit(actor, action, target, detail);
 }
 
 Broker::Impl::Result Broker::Impl::handle(SessionState& session, const protocol::CreateTenant& m)
@@ -45,6 +45,7 @@ Broker::Impl::Result Broker::Impl::handle(SessionState& session, const protocol:
         unsubscribeAll(other, [&](const ServiceKey& key) { return key.tenant == m.tenant; });
         other.grants.erase(m.tenant);
     }
+    dropWatchTargets([&](const ServiceKey& key) { return key.tenant == m.tenant; });
     for (auto it = watchers.begin(); it != watchers.end();)
         it = it->first.tenant == m.tenant ? watchers.erase(it) : std::next(it);
     for (auto it = services.begin(); it != services.end();)

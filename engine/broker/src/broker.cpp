@@ -70,6 +70,9 @@ Broker::Broker(std::unique_ptr<Impl> impl)
                 (*region)->heartbeat();
     });
     m_impl->heartbeat.start();
+    m_impl->started.start();
+    m_impl->monitorTimer.setSingleShot(true);
+    connect(&m_impl->monitorTimer, &QTimer::timeout, this, [this] { m_impl->monitorTick(); });
 }
 
 Broker::~Broker()
@@ -224,6 +227,7 @@ void Broker::Impl::forgetService(const ServiceKey& key)
 {
     for (auto& [id, session] : sessions)
         unsubscribeAll(session, [&](const ServiceKey& other) { return other == key; });
+    dropWatchTargets([&](const ServiceKey& other) { return other == key; });
     watchers.erase(key);
     services.erase(key);
     regions.remove(key);

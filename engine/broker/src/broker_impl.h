@@ -1,7 +1,8 @@
 #pragma once
 
 // The Broker's state, shared by its handler files (one per message family): session_handlers.cpp,
-// admin_handlers.cpp, data_handlers.cpp. broker.cpp owns sessions, dispatch and change fan-out.
+// admin_handlers.cpp, data_handlers.cpp, monitor_handlers.cpp, operations_handlers.cpp. broker.cpp
+// owns sessions, dispatch and change fan-out.
 
 #include "auth_throttle.h"
 #include "broker_error.h"
@@ -12,6 +13,7 @@
 #include <commy/broker/broker.h>
 #include <commy/protocol/codec.h>
 
+#include <QElapsedTimer>
 #include <QTimer>
 
 #include <map>
@@ -34,6 +36,8 @@ struct Broker::Impl {
     std::set<ServiceKey> services;
     std::map<ServiceKey, std::unique_ptr<RegionWatcher>> watchers;
     QTimer heartbeat; // keeps commyd's slot in every open region's process table fresh
+    QElapsedTimer started; // uptime, and the clock of Watch ticks (monotonic, unlike `now()`)
+    QTimer monitorTimer; // single shot, set for the earliest due Watch tick of any session
 
     // Keys that verified once, by SHA-256 of owner and key: a key check costs one slow PBKDF2
     // derivation, which a reconnecting fleet must not pay per connection. In memory only; revoking a
@@ -72,7 +76,8 @@ struct Broker::Impl {
     Result handle(SessionState& session, const protocol::DeleteService& m);
     Result handle(SessionState& session, const protocol::ListServices& m);
     BrokerExpected<protocol::ServiceInfo> serviceInfo(const ServiceKey& key);
-    void audit(const SessionState& session, const QString& tenant, const QString& action, const QString& target);
+    void audit(const SessionState& session, const QString& tenant, const QString& action, const QString& target,
+        const QString& detail = {});
 
     // data_handlers.cpp
     Result handle(SessionState& session, const protocol::AllocateVariable& m);
@@ -84,6 +89,29 @@ struct Broker::Impl {
     Result handle(SessionState& session, const protocol::Unsubscribe& m);
     Result handle(SessionState& session, const protocol::GetServiceFilePath& m);
     BrokerExpected<void> requireService(const ServiceKey& key);
+
+    // monitor_handlers.cpp
+    Result handle(SessionState& session, const protocol::GetBrokerInfo& m);
+    Result handle(SessionState& session, const protocol::GetTree& m);
+    Result handle(SessionState& session, const protocol::GetRegionStats& m);
+    Result handle(SessionState& session, const protocol::GetBlockMap& m);
+    Result handle(SessionState& session, const protocol::GetProcesses& m);
+    Result handle(SessionState& session, const protocol::GetSessions& m);
+    Result handle(SessionState& session, const protocol::BrowseRoot& m);
+    Result handle(SessionState& session, const protocol::Watch& m);
+    BrokerExpected<shm::Region*> serviceRegion(const ServiceKey& key); // NOT_FOUND without a service row
+    BrokerExpected<protocol::ServiceTree> serviceTree(const ServiceKey& key);
+    // Pushes what changed in one watched service since the previous tick.
+    void pushChanges(SessionState& session, WatchedService& target, shm::Region& region);
+    void monitorTick();
+    void scheduleMonitor();
+    void dropWatchTargets(const std::function<bool(const ServiceKey&)>& which);
+
+    // operations_handlers.cpp
+    Result handle(SessionState& session, const protocol::ResizeRegion& m);
+    Result handle(SessionState& session, const protocol::ShrinkRegion& m);
+    Result handle(SessionState& session, const protocol::CleanupRegion& m);
+    void recordSize(const ServiceKey& key, shm::Region& region);
 
     // broker.cpp
     void dispatch(SessionState& session, const protocol::RequestFrame& frame);

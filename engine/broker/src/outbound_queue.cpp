@@ -61,6 +61,18 @@ std::vector<QByteArray> OutboundQueue::takeSendable(qint64 socketUnsentBytes)
     return frames;
 }
 
+qint64 OutboundQueue::waitingBytes() const
+{
+    qint64 bytes = 0;
+    for (const Entry& entry : m_entries) {
+        if (const auto* push = std::get_if<protocol::VariableChanged>(&entry))
+            bytes += protocol::encodePush(*push).size();
+        else
+            bytes += std::get<QByteArray>(entry).size();
+    }
+    return bytes;
+}
+
 bool OutboundQueue::overBoundTooLong(qint64 socketUnsentBytes, qint64 nowMs)
 {
     const bool over = socketUnsentBytes > m_options.boundBytes || !m_entries.empty();

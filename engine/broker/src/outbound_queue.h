@@ -48,6 +48,8 @@ public:
 
     bool isEmpty() const { return m_entries.empty(); }
     qsizetype waitingFrames() const { return qsizetype(m_entries.size()); }
+    // Bytes of the frames waiting here (a waiting push counted as encoded).
+    qint64 waitingBytes() const;
     qint64 coalescedTotal() const { return m_coalescedTotal; } // pushes dropped for newer ones
     const OutboundQueueOptions& options() const { return m_options; }
 

@@ -8,9 +8,9 @@ using Kind = Requirement::Kind;
 namespace {
 
 Requirement none() { return {}; }
-Requirement serverAdmin() { return { Kind::ServerAdmin, {}, {} }; }
-Requirement grantFor(const QString& tenant) { return { Kind::TenantGrant, tenant, {} }; }
-Requirement scopeOn(const QString& tenant, Scopes anyOf) { return { Kind::TenantScope, tenant, anyOf }; }
+Requirement serverAdmin() { return { Kind::ServerAdmin, {}, {}, {} }; }
+Requirement grantFor(const QString& tenant) { return { Kind::TenantGrant, tenant, {}, {} }; }
+Requirement scopeOn(const QString& tenant, Scopes anyOf) { return { Kind::TenantScope, tenant, anyOf, {} }; }
 
 // One overload per request type: adding a message without deciding its permission does not compile.
 Requirement needs(const protocol::Authenticate&) { return none(); }
@@ -37,6 +37,29 @@ Requirement needs(const protocol::ListVariables& m) { return scopeOn(m.tenant, S
 Requirement needs(const protocol::Subscribe& m) { return scopeOn(m.tenant, Scope::Subscribe); }
 Requirement needs(const protocol::Unsubscribe& m) { return scopeOn(m.tenant, Scope::Subscribe); }
 Requirement needs(const protocol::GetServiceFilePath& m) { return scopeOn(m.tenant, Scope::Map); }
+
+// Monitoring reads what a tenant's readers may read; operations change the region: admin.
+constexpr Scopes kReadOrAdmin { Scope::Read, Scope::Admin };
+Requirement needs(const protocol::GetBrokerInfo&) { return serverAdmin(); }
+Requirement needs(const protocol::GetSessions&) { return serverAdmin(); }
+Requirement needs(const protocol::GetTree& m) { return m.tenant ? scopeOn(*m.tenant, kReadOrAdmin) : serverAdmin(); }
+Requirement needs(const protocol::GetRegionStats& m) { return scopeOn(m.tenant, kReadOrAdmin); }
+Requirement needs(const protocol::GetBlockMap& m) { return scopeOn(m.tenant, kReadOrAdmin); }
+Requirement needs(const protocol::GetProcesses& m) { return scopeOn(m.tenant, kReadOrAdmin); }
+Requirement needs(const protocol::BrowseRoot& m) { return scopeOn(m.tenant, Scope::Read); }
+Requirement needs(const protocol::Watch& m)
+{
+    // Stopping (no targets) is always allowed.
+    if (m.targets.empty())
+        return none();
+    Requirement requirement { Kind::EveryTenantScope, {}, kReadOrAdmin, {} };
+    for (const protocol::WatchTarget& target : m.targets)
+        requirement.tenants.push_back(target.tenant);
+    return requirement;
+}
+Requirement needs(const protocol::ResizeRegion& m) { return scopeOn(m.tenant, Scope::Admin); }
+Requirement needs(const protocol::ShrinkRegion& m) { return scopeOn(m.tenant, Scope::Admin); }
+Requirement needs(const protocol::CleanupRegion& m) { return scopeOn(m.tenant, Scope::Admin); }
 
 protocol::Error error(ErrorCode code, const QString& message) { return { code, message, std::nullopt }; }
 
@@ -65,6 +88,19 @@ bool hasAnyLiveGrant(SessionState& session, qint64 now)
 
 } // namespace
 
+std::optional<protocol::Error> checkTenantScope(SessionState& session, const QString& tenant, Scopes anyOf, qint64 now)
+{
+    if (liveGrant(session, std::nullopt, now))
+        return std::nullopt;
+    const Grant* grant = liveGrant(session, tenant, now);
+    if (!grant)
+        return error(ErrorCode::Unauthorized, QStringLiteral("not authenticated for this tenant"));
+    if (grant->scopes & anyOf)
+        return std::nullopt;
+    return error(ErrorCode::PermissionDenied,
+        QStringLiteral("this request needs the %1 scope").arg(formatScopes(anyOf).join(QStringLiteral(" or "))));
+}
+
 Requirement requirementOf(const protocol::Request& request)
 {
     return std::visit([](const auto& message) { return needs(message); }, request);
@@ -85,18 +121,14 @@ std::optional<protocol::Error> checkPermission(SessionState& session, const Requ
         if (liveGrant(session, requirement.tenant, now))
             return std::nullopt;
         return error(ErrorCode::Unauthorized, QStringLiteral("not authenticated for this tenant"));
-    case Kind::TenantScope: {
-        if (liveGrant(session, std::nullopt, now))
-            return std::nullopt;
-        const Grant* grant = liveGrant(session, requirement.tenant, now);
-        if (!grant)
-            return error(ErrorCode::Unauthorized, QStringLiteral("not authenticated for this tenant"));
-        if (grant->scopes & requirement.anyOf)
-            return std::nullopt;
-        return error(ErrorCode::PermissionDenied,
-            QStringLiteral("this request needs the %1 scope")
-                .arg(formatScopes(requirement.anyOf).join(QStringLiteral(" or "))));
-    }
+    case Kind::TenantScope:
+        return checkTenantScope(session, requirement.tenant, requirement.anyOf, now);
+    case Kind::EveryTenantScope:
+        for (const QString& tenant : requirement.tenants) {
+            if (auto denied = checkTenantScope(session, tenant, requirement.anyOf, now))
+                return denied;
+        }
+        return std::nullopt;
     }
     return error(ErrorCode::InternalError, QStringLiteral("unknown permission rule"));
 }

@@ -384,6 +384,20 @@ StoreExpected<ServiceInfo> Store::getService(const QString& tenant, const QStrin
         query.value(2).toLongLong() };
 }
 
+StoreExpected<void> Store::updateServiceSize(const QString& tenant, const QString& service, qint64 size)
+{
+    if (!isValidName(tenant) || !isValidName(service))
+        return unexpected(StoreError::InvalidName);
+    if (size <= 0)
+        return unexpected(StoreError::InvalidArgument);
+    QSqlQuery query(m_impl->db);
+    if (!m_impl->run(query, "UPDATE services SET size = ? WHERE tenant = ? AND name = ?", { size, tenant, service }))
+        return m_impl->fail(query.lastError());
+    if (query.numRowsAffected() == 0)
+        return unexpected(StoreError::NotFound);
+    return {};
+}
+
 StoreExpected<void> Store::deleteService(const QString& tenant, const QString& service)
 {
     if (!isValidName(tenant) || !isValidName(service))

@@ -53,6 +53,7 @@ public:
 
     void sendReply(const QByteArray& frame) override;
     void sendPush(const protocol::VariableChanged& push) override;
+    qint64 queuedBytes() const override { return unsentBytes() + m_queue.waitingBytes(); }
 
 private:
     void onTextMessage(const QString& message);

@@ -418,8 +418,14 @@ void BrokerClient::onTextMessage(const QString& message)
         }
         if (pending->callback)
             pending->callback(unexpected(error->error));
-    } else {
-        onPush(std::get<protocol::VariableChanged>(*frame));
+    } else if (auto* change = std::get_if<protocol::VariableChanged>(&*frame)) {
+        onPush(*change);
+    } else if (auto* stats = std::get_if<protocol::StatsUpdate>(&*frame)) {
+        emit statsUpdated(*stats);
+    } else if (auto* process = std::get_if<protocol::ProcessEvent>(&*frame)) {
+        emit processEvent(*process);
+    } else if (auto* tree = std::get_if<protocol::TreeChanged>(&*frame)) {
+        emit treeChanged(*tree);
     }
 }
 

@@ -268,6 +268,77 @@ void write(QJsonObject& o, const DeleteUser& m)
     o.insert(key("username"), m.username);
 }
 
+// Monitoring and operations.
+void read(FieldReader&, GetBrokerInfo&) { }
+void write(QJsonObject&, const GetBrokerInfo&) { }
+void read(FieldReader& r, GetTree& m) { m.tenant = r.optionalName(key("tenant")); }
+void write(QJsonObject& o, const GetTree& m) { setOptional(o, "tenant", m.tenant); }
+void read(FieldReader& r, GetRegionStats& m) { readService(r, m.tenant, m.service); }
+void write(QJsonObject& o, const GetRegionStats& m) { writeService(o, m.tenant, m.service); }
+void read(FieldReader& r, GetBlockMap& m)
+{
+    readService(r, m.tenant, m.service);
+    m.offset = r.optionalInteger(key("offset"), 0);
+    m.limit = r.optionalInteger(key("limit"), 1, kMaxBlockMapLimit);
+}
+void write(QJsonObject& o, const GetBlockMap& m)
+{
+    writeService(o, m.tenant, m.service);
+    setOptional(o, "offset", m.offset);
+    setOptional(o, "limit", m.limit);
+}
+void read(FieldReader& r, GetProcesses& m) { readService(r, m.tenant, m.service); }
+void write(QJsonObject& o, const GetProcesses& m) { writeService(o, m.tenant, m.service); }
+void read(FieldReader&, GetSessions&) { }
+void write(QJsonObject&, const GetSessions&) { }
+void read(FieldReader& r, BrowseRoot& m)
+{
+    readService(r, m.tenant, m.service);
+    m.root = r.text(key("root"), kMaxRootNameLength);
+    m.offset = r.optionalInteger(key("offset"), 0);
+    m.limit = r.optionalInteger(key("limit"), 1, kMaxBrowseLimit);
+}
+void write(QJsonObject& o, const BrowseRoot& m)
+{
+    writeService(o, m.tenant, m.service);
+    o.insert(key("root"), m.root);
+    setOptional(o, "offset", m.offset);
+    setOptional(o, "limit", m.limit);
+}
+void read(FieldReader& r, Watch& m)
+{
+    m.targets = r.list<WatchTarget>(key("targets"),
+        [](FieldReader& item, WatchTarget& target) { readService(item, target.tenant, target.service); });
+    if (qsizetype(m.targets.size()) > kMaxWatchTargets)
+        r.fail(key("targets"), QStringLiteral("may name at most %1 services").arg(kMaxWatchTargets));
+    m.intervalMs = r.integer(key("interval_ms"), kMinWatchIntervalMs, kMaxWatchIntervalMs);
+}
+void write(QJsonObject& o, const Watch& m)
+{
+    QJsonArray targets;
+    for (const WatchTarget& target : m.targets) {
+        QJsonObject item;
+        writeService(item, target.tenant, target.service);
+        targets.append(item);
+    }
+    o.insert(key("targets"), targets);
+    o.insert(key("interval_ms"), m.intervalMs);
+}
+void read(FieldReader& r, ResizeRegion& m)
+{
+    readService(r, m.tenant, m.service);
+    m.size = r.integer(key("size"), 1);
+}
+void write(QJsonObject& o, const ResizeRegion& m)
+{
+    writeService(o, m.tenant, m.service);
+    o.insert(key("size"), m.size);
+}
+void read(FieldReader& r, ShrinkRegion& m) { readService(r, m.tenant, m.service); }
+void write(QJsonObject& o, const ShrinkRegion& m) { writeService(o, m.tenant, m.service); }
+void read(FieldReader& r, CleanupRegion& m) { readService(r, m.tenant, m.service); }
+void write(QJsonObject& o, const CleanupRegion& m) { writeService(o, m.tenant, m.service); }
+
 // Replies.
 void write(QJsonObject&, const EmptyResult&) { }
 void write(QJsonObject& o, const AuthenticateResult& m)
@@ -332,6 +403,110 @@ void write(QJsonObject& o, const ServiceFilePathResult& m)
 {
     o.insert(key("path"), m.path);
     o.insert(key("size"), m.size);
+}
+
+void write(QJsonObject& o, const BrokerInfoResult& m)
+{
+    o.insert(key("version"), m.version);
+    o.insert(key("uptime_ms"), m.uptimeMs);
+    o.insert(key("sessions"), m.sessions);
+    o.insert(key("tenants"), m.tenants);
+    o.insert(key("subscriptions"), m.subscriptions);
+}
+void write(QJsonObject& o, const TreeResult& m)
+{
+    QJsonArray tenants;
+    for (const TenantTree& tenant : m.tenants) {
+        QJsonArray services;
+        for (const ServiceTree& service : tenant.services) {
+            QJsonArray roots;
+            for (const RootSummary& root : service.roots)
+                roots.append(QJsonObject { { QStringLiteral("name"), root.name },
+                    { QStringLiteral("kind"), rootKindName(root.kind) }, { QStringLiteral("type"), root.type },
+                    { QStringLiteral("size"), root.size }, { QStringLiteral("version"), root.version } });
+            services.append(QJsonObject { { QStringLiteral("name"), service.name },
+                { QStringLiteral("size"), service.size }, { QStringLiteral("limit"), service.limit },
+                { QStringLiteral("used"), service.used }, { QStringLiteral("roots"), roots } });
+        }
+        tenants.append(
+            QJsonObject { { QStringLiteral("name"), tenant.name }, { QStringLiteral("services"), services } });
+    }
+    o.insert(key("tenants"), tenants);
+}
+void write(QJsonObject& o, const RegionStats& m)
+{
+    o.insert(key("size"), m.size);
+    o.insert(key("limit"), m.limit);
+    o.insert(key("used"), m.used);
+    o.insert(key("free"), m.free);
+    o.insert(key("largest_free"), m.largestFree);
+    o.insert(key("fragmentation"), m.fragmentation);
+    o.insert(key("used_blocks"), m.usedBlocks);
+    o.insert(key("free_blocks"), m.freeBlocks);
+    o.insert(key("generation"), m.generation);
+    o.insert(key("grows"), m.grows);
+    o.insert(key("shrinks"), m.shrinks);
+    o.insert(key("lock_recoveries"), m.lockRecoveries);
+    o.insert(key("cleanups"), m.cleanups);
+}
+void write(QJsonObject& o, const BlockMapResult& m)
+{
+    QJsonArray blocks;
+    for (const BlockEntry& block : m.blocks)
+        blocks.append(QJsonObject { { QStringLiteral("offset"), block.offset }, { QStringLiteral("size"), block.size },
+            { QStringLiteral("free"), block.free }, { QStringLiteral("owner"), block.owner } });
+    o.insert(key("total"), m.total);
+    o.insert(key("blocks"), blocks);
+}
+void write(QJsonObject& o, const ProcessesResult& m)
+{
+    QJsonArray processes;
+    for (const ProcessEntry& process : m.processes)
+        processes.append(QJsonObject { { QStringLiteral("slot"), process.slot }, { QStringLiteral("pid"), process.pid },
+            { QStringLiteral("name"), process.name }, { QStringLiteral("heartbeat_age_ms"), process.heartbeatAgeMs },
+            { QStringLiteral("liveness"), livenessName(process.liveness) } });
+    o.insert(key("processes"), processes);
+}
+void write(QJsonObject& o, const SessionsResult& m)
+{
+    QJsonArray sessions;
+    for (const SessionEntry& session : m.sessions) {
+        QJsonObject item { { QStringLiteral("id"), session.id }, { QStringLiteral("peer"), session.peer },
+            { QStringLiteral("tenants"), nameArray(session.tenants) },
+            { QStringLiteral("subscriptions"), session.subscriptions },
+            { QStringLiteral("queue_bytes"), session.queueBytes } };
+        setOptional(item, "client_name", session.clientName);
+        sessions.append(item);
+    }
+    o.insert(key("sessions"), sessions);
+}
+void write(QJsonObject& o, const BrowseResult& m)
+{
+    QJsonArray elements;
+    for (const BrowseElement& element : m.elements) {
+        QJsonObject item { { QStringLiteral("index"), element.index }, { QStringLiteral("value"), element.value } };
+        if (element.key)
+            item.insert(key("key"), *element.key);
+        elements.append(item);
+    }
+    o.insert(key("kind"), rootKindName(m.kind));
+    o.insert(key("type"), m.type);
+    o.insert(key("length"), m.length);
+    o.insert(key("version"), m.version);
+    o.insert(key("elements"), elements);
+}
+void write(QJsonObject& o, const RegionSizeResult& m) { o.insert(key("size"), m.size); }
+void write(QJsonObject& o, const CleanupResult& m)
+{
+    QJsonArray freed;
+    for (const FreedSlot& slot : m.freedSlots)
+        freed.append(QJsonObject { { QStringLiteral("slot"), slot.slot }, { QStringLiteral("pid"), slot.pid },
+            { QStringLiteral("name"), slot.name } });
+    o.insert(key("freed_slots"), freed);
+    o.insert(key("reclaimed_blocks"), m.reclaimedBlocks);
+    o.insert(key("reclaimed_bytes"), m.reclaimedBytes);
+    o.insert(key("lock_recovered"), m.lockRecovered);
+    o.insert(key("resize_aborted"), m.resizeAborted);
 }
 
 // --- Dispatch: one decoder per Request alternative, found by its wire type name.
@@ -478,6 +653,34 @@ QByteArray encodePush(const VariableChanged& push)
     if (push.coalesced)
         data.insert(key("coalesced"), true);
     return frameBytes(QStringLiteral("VariableChanged"), std::nullopt, data);
+}
+
+QByteArray encodePush(const StatsUpdate& push)
+{
+    QJsonObject data;
+    writeService(data, push.tenant, push.service);
+    QJsonObject stats;
+    write(stats, push.stats);
+    data.insert(key("stats"), stats);
+    return frameBytes(QStringLiteral("StatsUpdate"), std::nullopt, data);
+}
+
+QByteArray encodePush(const ProcessEvent& push)
+{
+    QJsonObject data;
+    writeService(data, push.tenant, push.service);
+    data.insert(key("slot"), push.slot);
+    data.insert(key("pid"), push.pid);
+    data.insert(key("name"), push.name);
+    data.insert(key("liveness"), livenessName(push.liveness));
+    return frameBytes(QStringLiteral("ProcessEvent"), std::nullopt, data);
+}
+
+QByteArray encodePush(const TreeChanged& push)
+{
+    QJsonObject data;
+    writeService(data, push.tenant, push.service);
+    return frameBytes(QStringLiteral("TreeChanged"), std::nullopt, data);
 }
 
 } // namespace commy::protocol

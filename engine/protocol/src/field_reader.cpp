@@ -124,13 +124,35 @@ std::optional<qint64> wireInteger(const QJsonValue& value)
     return value.toInteger();
 }
 
-qint64 FieldReader::integer(QLatin1StringView key, qint64 minimum)
+qint64 FieldReader::integer(QLatin1StringView key, qint64 minimum, qint64 maximum)
 {
     if (!failed() && !m_object.contains(key)) {
         fail(key, QStringLiteral("is missing"));
         return 0;
     }
-    return optionalInteger(key, minimum).value_or(0);
+    return optionalInteger(key, minimum, maximum).value_or(0);
+}
+
+double FieldReader::number(QLatin1StringView key, double minimum, double maximum)
+{
+    const auto value = take(key, true);
+    if (!value)
+        return 0;
+    const double d = value->isDouble() ? value->toDouble() : std::nan("");
+    if (!std::isfinite(d) || d < minimum || d > maximum) {
+        fail(key, QStringLiteral("must be a number from %1 to %2").arg(minimum).arg(maximum));
+        return 0;
+    }
+    return d;
+}
+
+bool FieldReader::boolean(QLatin1StringView key)
+{
+    if (!failed() && !m_object.contains(key)) {
+        fail(key, QStringLiteral("is missing"));
+        return false;
+    }
+    return optionalBool(key).value_or(false);
 }
 
 std::optional<bool> FieldReader::optionalBool(QLatin1StringView key)
@@ -145,17 +167,30 @@ std::optional<bool> FieldReader::optionalBool(QLatin1StringView key)
     return value->toBool();
 }
 
-std::optional<qint64> FieldReader::optionalInteger(QLatin1StringView key, qint64 minimum)
+QJsonValue FieldReader::value(QLatin1StringView key) { return take(key, true).value_or(QJsonValue()); }
+
+std::optional<QJsonValue> FieldReader::optionalValue(QLatin1StringView key) { return take(key, false); }
+
+std::optional<qint64> FieldReader::optionalInteger(QLatin1StringView key, qint64 minimum, qint64 maximum)
 {
     const auto value = take(key, false);
     if (!value)
         return std::nullopt;
     const auto number = wireInteger(*value);
-    if (!number || *number < minimum) {
-        fail(key, QStringLiteral("must be an integer from %1 to %2").arg(minimum).arg(kMaxWireInteger));
+    if (!number || *number < minimum || *number > maximum) {
+        fail(key, QStringLiteral("must be an integer from %1 to %2").arg(minimum).arg(maximum));
         return std::nullopt;
     }
     return number;
+}
+
+std::vector<QString> FieldReader::nameList(QLatin1StringView key)
+{
+    if (!failed() && !m_object.contains(key)) {
+        fail(key, QStringLiteral("is missing"));
+        return {};
+    }
+    return optionalNameList(key).value_or(std::vector<QString>());
 }
 
 std::optional<std::vector<QString>> FieldReader::optionalNameList(QLatin1StringView key)

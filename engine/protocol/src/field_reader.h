@@ -30,15 +30,24 @@ public:
     QString text(QLatin1StringView key, qsizetype minLength, qsizetype maxLength);
     std::optional<QString> optionalText(QLatin1StringView key, qsizetype maxLength);
     QByteArray bytes(QLatin1StringView key);
-    qint64 integer(QLatin1StringView key, qint64 minimum);
-    std::optional<qint64> optionalInteger(QLatin1StringView key, qint64 minimum);
+    qint64 integer(QLatin1StringView key, qint64 minimum, qint64 maximum = kMaxWireInteger);
+    std::optional<qint64> optionalInteger(QLatin1StringView key, qint64 minimum, qint64 maximum = kMaxWireInteger);
+    // A finite JSON number in [minimum, maximum].
+    double number(QLatin1StringView key, double minimum, double maximum);
+    bool boolean(QLatin1StringView key);
     std::optional<bool> optionalBool(QLatin1StringView key);
+    // Any JSON value, null included.
+    QJsonValue value(QLatin1StringView key);
+    std::optional<QJsonValue> optionalValue(QLatin1StringView key);
+    std::vector<QString> nameList(QLatin1StringView key);
     std::optional<std::vector<QString>> optionalNameList(QLatin1StringView key);
     // Non-empty and distinct; server_admin only where a server-level credential may hold it.
     enum class ServerAdmin { Refused, Allowed };
     std::vector<Scope> scopes(QLatin1StringView key, ServerAdmin serverAdmin = ServerAdmin::Refused);
     // A required array of objects, each read by readItem(FieldReader&, T&) and then finish()ed.
     template <class T, class ReadItem> std::vector<T> list(QLatin1StringView key, ReadItem readItem);
+    // A required object, read by readItem(FieldReader&, T&) and then finish()ed.
+    template <class T, class ReadItem> T object(QLatin1StringView key, ReadItem readItem);
 
     // Records a problem with `key` unless an earlier one is already recorded.
     void fail(QLatin1StringView key, const QString& problem);
@@ -83,6 +92,26 @@ template <class T, class ReadItem> std::vector<T> FieldReader::list(QLatin1Strin
         items.push_back(std::move(item));
     }
     return items;
+}
+
+template <class T, class ReadItem> T FieldReader::object(QLatin1StringView key, ReadItem readItem)
+{
+    const auto value = take(key, true);
+    if (!value)
+        return {};
+    if (!value->isObject()) {
+        fail(key, QStringLiteral("must be an object"));
+        return {};
+    }
+    FieldReader itemReader(value->toObject());
+    T item {};
+    readItem(itemReader, item);
+    itemReader.finish();
+    if (itemReader.failed()) {
+        fail(key, itemReader.error());
+        return {};
+    }
+    return item;
 }
 
 // A JSON number holding an integer in [-kMaxWireInteger, kMaxWireInteger].

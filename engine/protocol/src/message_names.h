@@ -34,6 +34,17 @@ inline constexpr std::array kRequestTypeNames {
     "GetServiceFilePath",
     "CreateUser",
     "DeleteUser",
+    "GetBrokerInfo",
+    "GetTree",
+    "GetRegionStats",
+    "GetBlockMap",
+    "GetProcesses",
+    "GetSessions",
+    "BrowseRoot",
+    "Watch",
+    "ResizeRegion",
+    "ShrinkRegion",
+    "CleanupRegion",
 };
 static_assert(kRequestTypeNames.size() == std::variant_size_v<Request>);
 

@@ -3,6 +3,7 @@
 #include "envelope.h"
 #include "field_reader.h"
 
+#include <iterator>
 #include <utility>
 
 namespace commy::protocol {
@@ -85,6 +86,147 @@ void read(FieldReader& r, ServiceFilePathResult& m)
     m.size = r.integer(key("size"), 0);
 }
 
+RootKind readKind(FieldReader& r)
+{
+    const QString name = r.text(key("kind"), detail::kMaxLabelLength);
+    const auto kind = rootKindFromName(name);
+    if (!r.failed() && !kind)
+        r.fail(key("kind"),
+            QStringLiteral("must be one of bytes, vec, string, box, hashmap, hashset, btreemap, btreeset, deque"));
+    return kind.value_or(RootKind::Bytes);
+}
+// Gone only where a process leaves the table (ProcessEvent).
+Liveness readLiveness(FieldReader& r, bool gone)
+{
+    const QString name = r.text(key("liveness"), detail::kMaxLabelLength);
+    const auto liveness = livenessFromName(name);
+    if (!r.failed() && (!liveness || (*liveness == Liveness::Gone && !gone)))
+        r.fail(key("liveness"),
+            gone ? QStringLiteral("must be one of alive, stale, dead, gone")
+                 : QStringLiteral("must be one of alive, stale, dead"));
+    return liveness.value_or(Liveness::Alive);
+}
+
+void read(FieldReader& r, BrokerInfoResult& m)
+{
+    m.version = r.text(key("version"), detail::kMaxLabelLength);
+    m.uptimeMs = r.integer(key("uptime_ms"), 0);
+    m.sessions = r.integer(key("sessions"), 0);
+    m.tenants = r.integer(key("tenants"), 0);
+    m.subscriptions = r.integer(key("subscriptions"), 0);
+}
+void read(FieldReader& r, RootSummary& m)
+{
+    m.name = r.text(key("name"), kMaxRootNameLength);
+    m.kind = readKind(r);
+    m.type = r.text(key("type"), 0, kMaxRootTypeLength);
+    m.size = r.integer(key("size"), 0);
+    m.version = r.integer(key("version"), 0);
+}
+void read(FieldReader& r, ServiceTree& m)
+{
+    m.name = r.name(key("name"));
+    m.size = r.integer(key("size"), 0);
+    m.limit = r.integer(key("limit"), 0);
+    m.used = r.integer(key("used"), 0);
+    m.roots = r.list<RootSummary>(key("roots"), [](FieldReader& item, RootSummary& root) { read(item, root); });
+}
+void read(FieldReader& r, TenantTree& m)
+{
+    m.name = r.name(key("name"));
+    m.services
+        = r.list<ServiceTree>(key("services"), [](FieldReader& item, ServiceTree& service) { read(item, service); });
+}
+void read(FieldReader& r, TreeResult& m)
+{
+    m.tenants = r.list<TenantTree>(key("tenants"), [](FieldReader& item, TenantTree& tenant) { read(item, tenant); });
+}
+void read(FieldReader& r, RegionStats& m)
+{
+    m.size = r.integer(key("size"), 0);
+    m.limit = r.integer(key("limit"), 0);
+    m.used = r.integer(key("used"), 0);
+    m.free = r.integer(key("free"), 0);
+    m.largestFree = r.integer(key("largest_free"), 0);
+    m.fragmentation = r.number(key("fragmentation"), 0, 1);
+    m.usedBlocks = r.integer(key("used_blocks"), 0);
+    m.freeBlocks = r.integer(key("free_blocks"), 0);
+    m.generation = r.integer(key("generation"), 0);
+    m.grows = r.integer(key("grows"), 0);
+    m.shrinks = r.integer(key("shrinks"), 0);
+    m.lockRecoveries = r.integer(key("lock_recoveries"), 0);
+    m.cleanups = r.integer(key("cleanups"), 0);
+}
+void read(FieldReader& r, BlockEntry& m)
+{
+    m.offset = r.integer(key("offset"), 0);
+    m.size = r.integer(key("size"), 0);
+    m.free = r.boolean(key("free"));
+    m.owner = r.integer(key("owner"), -1);
+}
+void read(FieldReader& r, BlockMapResult& m)
+{
+    m.total = r.integer(key("total"), 0);
+    m.blocks = r.list<BlockEntry>(key("blocks"), [](FieldReader& item, BlockEntry& block) { read(item, block); });
+}
+void read(FieldReader& r, ProcessEntry& m)
+{
+    m.slot = r.integer(key("slot"), 0);
+    m.pid = r.integer(key("pid"), 0);
+    m.name = r.text(key("name"), 0, kMaxProcessNameLength);
+    m.heartbeatAgeMs = r.integer(key("heartbeat_age_ms"), 0);
+    m.liveness = readLiveness(r, false);
+}
+void read(FieldReader& r, ProcessesResult& m)
+{
+    m.processes
+        = r.list<ProcessEntry>(key("processes"), [](FieldReader& item, ProcessEntry& process) { read(item, process); });
+}
+void read(FieldReader& r, SessionEntry& m)
+{
+    m.id = r.integer(key("id"), 0);
+    m.peer = r.text(key("peer"), detail::kMaxLabelLength);
+    m.clientName = r.optionalText(key("client_name"), detail::kMaxLabelLength);
+    m.tenants = r.nameList(key("tenants"));
+    m.subscriptions = r.integer(key("subscriptions"), 0);
+    m.queueBytes = r.integer(key("queue_bytes"), 0);
+}
+void read(FieldReader& r, SessionsResult& m)
+{
+    m.sessions
+        = r.list<SessionEntry>(key("sessions"), [](FieldReader& item, SessionEntry& session) { read(item, session); });
+}
+void read(FieldReader& r, BrowseElement& m)
+{
+    m.index = r.integer(key("index"), 0);
+    m.key = r.optionalValue(key("key"));
+    m.value = r.value(key("value"));
+}
+void read(FieldReader& r, BrowseResult& m)
+{
+    m.kind = readKind(r);
+    m.type = r.text(key("type"), 0, kMaxRootTypeLength);
+    m.length = r.integer(key("length"), 0);
+    m.version = r.integer(key("version"), 0);
+    m.elements = r.list<BrowseElement>(
+        key("elements"), [](FieldReader& item, BrowseElement& element) { read(item, element); });
+}
+void read(FieldReader& r, RegionSizeResult& m) { m.size = r.integer(key("size"), 0); }
+void read(FieldReader& r, FreedSlot& m)
+{
+    m.slot = r.integer(key("slot"), 0);
+    m.pid = r.integer(key("pid"), 0);
+    m.name = r.text(key("name"), 0, kMaxProcessNameLength);
+}
+void read(FieldReader& r, CleanupResult& m)
+{
+    m.freedSlots = r.list<FreedSlot>(key("freed_slots"), [](FieldReader& item, FreedSlot& slot) { read(item, slot); });
+    m.reclaimedBlocks = r.integer(key("reclaimed_blocks"), 0);
+    m.reclaimedBytes = r.integer(key("reclaimed_bytes"), 0);
+    m.lockRecovered = r.boolean(key("lock_recovered"));
+    m.resizeAborted = r.boolean(key("resize_aborted"));
+}
+
 void read(FieldReader& r, Error& m)
 {
     const QString code = r.text(key("code"), kMaxErrorCodeLength);
@@ -107,6 +249,29 @@ void read(FieldReader& r, VariableChanged& m)
     m.coalesced = r.optionalBool(key("coalesced")).value_or(false);
 }
 
+void read(FieldReader& r, StatsUpdate& m)
+{
+    m.tenant = r.name(key("tenant"));
+    m.service = r.name(key("service"));
+    m.stats = r.object<RegionStats>(key("stats"), [](FieldReader& item, RegionStats& stats) { read(item, stats); });
+}
+
+void read(FieldReader& r, ProcessEvent& m)
+{
+    m.tenant = r.name(key("tenant"));
+    m.service = r.name(key("service"));
+    m.slot = r.integer(key("slot"), 0);
+    m.pid = r.integer(key("pid"), 0);
+    m.name = r.text(key("name"), 0, kMaxProcessNameLength);
+    m.liveness = readLiveness(r, true);
+}
+
+void read(FieldReader& r, TreeChanged& m)
+{
+    m.tenant = r.name(key("tenant"));
+    m.service = r.name(key("service"));
+}
+
 Unexpected<DecodeError> reject(std::optional<RequestId> id, QString message)
 {
     return unexpected(DecodeError { std::move(id), ErrorCode::InvalidRequest, std::move(message) });
@@ -126,14 +291,35 @@ template <class T> Expected<T, DecodeError> readData(const QJsonObject& data, co
 
 enum class Kind { Result, Error, Push };
 
+// The push alternatives of ServerFrame, by wire type.
+using PushDecoder = Expected<ServerFrame, DecodeError> (*)(const QJsonObject& data);
+
+template <class T> Expected<ServerFrame, DecodeError> decodePush(const QJsonObject& data)
+{
+    auto push = readData<T>(data, std::nullopt);
+    if (!push)
+        return unexpected(push.error());
+    return ServerFrame(std::move(push).value());
+}
+
+constexpr std::pair<const char16_t*, PushDecoder> kPushes[] = {
+    { u"VariableChanged", &decodePush<VariableChanged> },
+    { u"StatsUpdate", &decodePush<StatsUpdate> },
+    { u"ProcessEvent", &decodePush<ProcessEvent> },
+    { u"TreeChanged", &decodePush<TreeChanged> },
+};
+static_assert(std::size(kPushes) + 2 == std::variant_size_v<ServerFrame>);
+
 std::optional<Kind> frameKind(const QString& type)
 {
     if (type == u"Result")
         return Kind::Result;
     if (type == u"Error")
         return Kind::Error;
-    if (type == u"VariableChanged")
-        return Kind::Push;
+    for (const auto& [name, decode] : kPushes) {
+        if (type == QStringView(name))
+            return Kind::Push;
+    }
     return std::nullopt;
 }
 
@@ -157,7 +343,8 @@ Expected<ServerFrame, DecodeError> decodeServerFrame(QByteArrayView frame)
     const auto kind = frameKind(typeJson.toString());
     if (!kind)
         return reject(id,
-            QStringLiteral("field 'type' names no server message (Result, Error, VariableChanged): %1")
+            QStringLiteral("field 'type' names no server message (Result, Error, VariableChanged, StatsUpdate, "
+                           "ProcessEvent, TreeChanged): %1")
                 .arg(typeJson.toString().left(64)));
 
     // A Result answers a request, so it has its id; an Error may carry null when the broker could not
@@ -199,12 +386,12 @@ Expected<ServerFrame, DecodeError> decodeServerFrame(QByteArrayView frame)
             return unexpected(error.error());
         return ServerFrame(ErrorFrame { id, std::move(error).value() });
     }
-    case Kind::Push: {
-        auto push = readData<VariableChanged>(data, std::nullopt);
-        if (!push)
-            return unexpected(push.error());
-        return ServerFrame(std::move(push).value());
-    }
+    case Kind::Push:
+        for (const auto& [name, decode] : kPushes) {
+            if (typeJson.toString() == QStringView(name))
+                return decode(data);
+        }
+        break;
     }
     return reject(id, QStringLiteral("unreachable"));
 }

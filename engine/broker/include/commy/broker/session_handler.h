@@ -28,6 +28,9 @@ public:
     // A subscription update. A transport with a full send buffer may coalesce pushes for the same
     // variable: it keeps the newest, whose seq then follows a gap, and marks it `coalesced`.
     virtual void sendPush(const protocol::VariableChanged& push) = 0;
+    // Bytes sent but not yet on the network (the transport's buffers and its waiting frames), as the
+    // monitor's GetSessions reports them.
+    virtual qint64 queuedBytes() const { return 0; }
 };
 
 class SessionHandler {

@@ -125,6 +125,8 @@ public:
 
     StoreExpected<ServiceInfo> createService(const QString& tenant, const QString& service, qint64 size, qint64 limit);
     StoreExpected<ServiceInfo> getService(const QString& tenant, const QString& service);
+    // Records the region's size after a resize or shrink (size > 0; the limit is unchanged).
+    StoreExpected<void> updateServiceSize(const QString& tenant, const QString& service, qint64 size);
     StoreExpected<void> deleteService(const QString& tenant, const QString& service);
     StoreExpected<QList<ServiceInfo>> listServices(const QString& tenant);
 

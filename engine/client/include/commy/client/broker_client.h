@@ -114,6 +114,11 @@ signals:
     void variableChanged(const commy::protocol::VariableChanged& change);
     // Updates of a subscription were missed (a seq gap or a coalesced push): a resync follows.
     void gapDetected(const QString& tenant, const QString& service);
+    // Monitoring pushes of a Watch (sent with send()/request()); a reconnect does not restore a
+    // Watch: send it again on connected().
+    void statsUpdated(const commy::protocol::StatsUpdate& update);
+    void processEvent(const commy::protocol::ProcessEvent& event);
+    void treeChanged(const commy::protocol::TreeChanged& change);
 
 private:
     class HandlerScope;
@@ -188,5 +193,8 @@ template <class R, class F> quint64 BrokerClient::request(R message, F&& callbac
 
 } // namespace commy::client
 
-// variableChanged() carries it: QSignalSpy, queued connections and QVariant need the metatype.
+// The push signals carry these: QSignalSpy, queued connections and QVariant need the metatypes.
 Q_DECLARE_METATYPE(commy::protocol::VariableChanged)
+Q_DECLARE_METATYPE(commy::protocol::StatsUpdate)
+Q_DECLARE_METATYPE(commy::protocol::ProcessEvent)
+Q_DECLARE_METATYPE(commy::protocol::TreeChanged)

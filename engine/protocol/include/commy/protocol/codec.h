@@ -38,5 +38,8 @@ QByteArray encodeResult(const RequestId& id, const ResultData& result);
 QByteArray encodeError(const std::optional<RequestId>& id, const Error& error);
 QByteArray encodeError(const DecodeError& error);
 QByteArray encodePush(const VariableChanged& push);
+QByteArray encodePush(const StatsUpdate& push);
+QByteArray encodePush(const ProcessEvent& push);
+QByteArray encodePush(const TreeChanged& push);
 
 } // namespace commy::protocol

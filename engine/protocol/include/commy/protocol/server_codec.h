@@ -1,6 +1,6 @@
 #pragma once
 
-// The client's side of the codec: frames a broker sends (Result, Error, VariableChanged) to typed
+// The client's side of the codec: frames a broker sends (Result, Error and the pushes) to typed
 // values. A Result's payload is decoded in a second step, once the client has matched its id to the
 // request it answers, because the payload's shape depends on that request. Validation is as strict as
 // decodeRequest(): a broker that sends something else is as suspect as a client that does.
@@ -29,7 +29,8 @@ struct ErrorFrame {
     bool operator==(const ErrorFrame&) const = default;
 };
 
-using ServerFrame = std::variant<ResultFrame, ErrorFrame, VariableChanged>;
+// The alternatives after ErrorFrame are the pushes, which carry no id.
+using ServerFrame = std::variant<ResultFrame, ErrorFrame, VariableChanged, StatsUpdate, ProcessEvent, TreeChanged>;
 
 // A rejected frame's DecodeError carries the frame's id when it was readable, so the client can fail
 // the request it belonged to.
