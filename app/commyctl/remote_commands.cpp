@@ -45,8 +45,8 @@ QCommandLineOption base64Option()
 }
 QCommandLineOption scopesOption()
 {
-    return { QStringLiteral("scopes"),
-        QStringLiteral("Comma-separated scopes: read, write, subscribe, map, admin."), QStringLiteral("LIST") };
+    return { QStringLiteral("scopes"), QStringLiteral("Comma-separated scopes: read, write, subscribe, map, admin."),
+        QStringLiteral("LIST") };
 }
 
 QString p(const CommandParser& parser, int index) { return parser.positional(index); }
@@ -115,8 +115,7 @@ const std::vector<RemoteCommand>& commands()
                 for (const TenantInfo& t : as<ListTenantsResult>(r).tenants)
                     printOut(QStringLiteral("%1\tservices %2").arg(t.name).arg(t.services));
             } },
-        { "key", "create", "TENANT --scopes LIST [--name NAME]", "Creates an API key; it is shown once.",
-            { "TENANT" },
+        { "key", "create", "TENANT --scopes LIST [--name NAME]", "Creates an API key; it is shown once.", { "TENANT" },
             [](CommandParser& c) {
                 c.addOption(scopesOption());
                 c.addOption({ QStringLiteral("name"), QStringLiteral("A label for the key."), QStringLiteral("NAME") });
@@ -131,18 +130,25 @@ const std::vector<RemoteCommand>& commands()
                 printErr(QStringLiteral("The key is shown only now: store it."));
             } },
         { "key", "revoke", "TENANT KEY_ID", "Revokes a key and ends the sessions that use it.", { "TENANT", "KEY_ID" },
-            {}, [](const CommandParser& c) -> Request { return RevokeKey { p(c, 0), p(c, 1) }; }, printNothing },
+            {},
+            [](const CommandParser& c) -> Request {
+                return RevokeKey { p(c, 0), p(c, 1) };
+            },
+            printNothing },
         { "key", "list", "TENANT", "Lists a tenant's live keys (ids and scopes, never the keys).", { "TENANT" }, {},
             [](const CommandParser& c) -> Request { return ListKeys { p(c, 0) }; },
             [](const ResultData& r, const CommandParser&) {
                 for (const KeyInfo& k : as<ListKeysResult>(r).keys)
-                    printOut(QStringLiteral("%1\t%2\t%3").arg(k.keyId, k.name.value_or(QStringLiteral("-")), scopeList(k.scopes)));
+                    printOut(QStringLiteral("%1\t%2\t%3")
+                                 .arg(k.keyId, k.name.value_or(QStringLiteral("-")), scopeList(k.scopes)));
             } },
         { "service", "create", "TENANT SERVICE [--size N] [--limit N]",
             "Creates a service: a region file that grows on demand up to --limit.", { "TENANT", "SERVICE" },
             [](CommandParser& c) {
-                c.addOption({ QStringLiteral("size"), QStringLiteral("Initial size (64K, 16M, ...)."), QStringLiteral("N") });
-                c.addOption({ QStringLiteral("limit"), QStringLiteral("Largest size it may grow to."), QStringLiteral("N") });
+                c.addOption(
+                    { QStringLiteral("size"), QStringLiteral("Initial size (64K, 16M, ...)."), QStringLiteral("N") });
+                c.addOption(
+                    { QStringLiteral("limit"), QStringLiteral("Largest size it may grow to."), QStringLiteral("N") });
             },
             [](const CommandParser& c) -> Request {
                 return CreateService { p(c, 0), p(c, 1), sizeOption(c, QStringLiteral("size")),
@@ -150,7 +156,10 @@ const std::vector<RemoteCommand>& commands()
             },
             [](const ResultData& r, const CommandParser&) { printService(as<ServiceInfo>(r)); } },
         { "service", "delete", "TENANT SERVICE", "Deletes a service and its region file.", { "TENANT", "SERVICE" }, {},
-            [](const CommandParser& c) -> Request { return DeleteService { p(c, 0), p(c, 1) }; }, printNothing },
+            [](const CommandParser& c) -> Request {
+                return DeleteService { p(c, 0), p(c, 1) };
+            },
+            printNothing },
         { "service", "list", "TENANT", "Lists a tenant's services.", { "TENANT" }, {},
             [](const CommandParser& c) -> Request { return ListServices { p(c, 0) }; },
             [](const ResultData& r, const CommandParser&) {
@@ -158,7 +167,10 @@ const std::vector<RemoteCommand>& commands()
                     printService(s);
             } },
         { "service", "info", "TENANT SERVICE", "Shows a service's size, limit and variable count.",
-            { "TENANT", "SERVICE" }, {}, [](const CommandParser& c) -> Request { return GetService { p(c, 0), p(c, 1) }; },
+            { "TENANT", "SERVICE" }, {},
+            [](const CommandParser& c) -> Request {
+                return GetService { p(c, 0), p(c, 1) };
+            },
             [](const ResultData& r, const CommandParser&) { printService(as<ServiceInfo>(r)); } },
         { "var", "alloc", "TENANT SERVICE VARIABLE VALUE [--base64]", "Creates a variable with a first value.",
             { "TENANT", "SERVICE", "VARIABLE", "VALUE" }, [](CommandParser& c) { c.addOption(base64Option()); },
@@ -173,7 +185,8 @@ const std::vector<RemoteCommand>& commands()
             { "TENANT", "SERVICE", "VARIABLE", "VALUE" },
             [](CommandParser& c) {
                 c.addOption(base64Option());
-                c.addOption({ QStringLiteral("expected-version"), QStringLiteral("Compare-and-set."), QStringLiteral("N") });
+                c.addOption(
+                    { QStringLiteral("expected-version"), QStringLiteral("Compare-and-set."), QStringLiteral("N") });
             },
             [](const CommandParser& c) -> Request {
                 std::optional<qint64> expected;
@@ -186,7 +199,9 @@ const std::vector<RemoteCommand>& commands()
             } },
         { "var", "get", "TENANT SERVICE VARIABLE [--base64]", "Prints a variable's value (its version on stderr).",
             { "TENANT", "SERVICE", "VARIABLE" }, [](CommandParser& c) { c.addOption(base64Option()); },
-            [](const CommandParser& c) -> Request { return ReadVariable { p(c, 0), p(c, 1), p(c, 2) }; },
+            [](const CommandParser& c) -> Request {
+                return ReadVariable { p(c, 0), p(c, 1), p(c, 2) };
+            },
             [](const ResultData& r, const CommandParser& c) {
                 const ReadResult& read = as<ReadResult>(r);
                 printOut(c.isSet(QStringLiteral("base64")) ? QString::fromLatin1(read.value.toBase64())
@@ -194,10 +209,15 @@ const std::vector<RemoteCommand>& commands()
                 printErr(QStringLiteral("version %1").arg(read.version));
             } },
         { "var", "rm", "TENANT SERVICE VARIABLE", "Deletes a variable.", { "TENANT", "SERVICE", "VARIABLE" }, {},
-            [](const CommandParser& c) -> Request { return DeallocateVariable { p(c, 0), p(c, 1), p(c, 2) }; },
+            [](const CommandParser& c) -> Request {
+                return DeallocateVariable { p(c, 0), p(c, 1), p(c, 2) };
+            },
             printNothing },
         { "var", "list", "TENANT SERVICE", "Lists a service's variables with size and version.",
-            { "TENANT", "SERVICE" }, {}, [](const CommandParser& c) -> Request { return ListVariables { p(c, 0), p(c, 1) }; },
+            { "TENANT", "SERVICE" }, {},
+            [](const CommandParser& c) -> Request {
+                return ListVariables { p(c, 0), p(c, 1) };
+            },
             [](const ResultData& r, const CommandParser&) {
                 for (const VariableInfo& v : as<ListVariablesResult>(r).variables)
                     printOut(QStringLiteral("%1\tsize %2\tversion %3").arg(v.name).arg(v.size).arg(v.version));
@@ -208,7 +228,10 @@ const std::vector<RemoteCommand>& commands()
 
 QJsonObject resultJson(const ResultData& result)
 {
-    return QJsonDocument::fromJson(encodeResult(RequestId(qint64(0)), result)).object().value(QStringLiteral("data")).toObject();
+    return QJsonDocument::fromJson(encodeResult(RequestId(qint64(0)), result))
+        .object()
+        .value(QStringLiteral("data"))
+        .toObject();
 }
 
 RemoteCommand watchCommand()
@@ -224,7 +247,8 @@ RemoteCommand watchCommand()
             std::optional<std::vector<QString>> variables;
             if (c.isSet(QStringLiteral("variables"))) {
                 variables.emplace();
-                for (const QString& name : c.value(QStringLiteral("variables")).split(QLatin1Char(','), Qt::SkipEmptyParts))
+                for (const QString& name :
+                    c.value(QStringLiteral("variables")).split(QLatin1Char(','), Qt::SkipEmptyParts))
                     variables->push_back(name);
             }
             return Subscribe { p(c, 0), p(c, 1), variables };
@@ -248,7 +272,8 @@ void onStopSignal(int)
 int watch(RemoteSession& session, const CommandParser& parser, const Request& subscribe)
 {
     const bool json = parser.isSet(QStringLiteral("json"));
-    const qint64 limit = parser.isSet(QStringLiteral("count")) ? qint64(parser.number(QStringLiteral("count"), 1, 1u << 30)) : -1;
+    const qint64 limit
+        = parser.isSet(QStringLiteral("count")) ? qint64(parser.number(QStringLiteral("count"), 1, 1u << 30)) : -1;
     qint64 seen = 0;
     // QCoreApplication::quit() only ends a running loop: the count may be reached by a push that
     // comes with the Subscribe reply, before the watch loop runs, which then must not start.
@@ -314,11 +339,14 @@ bool isRemoteGroup(const QString& group)
 
 QString remoteOverview()
 {
-    QStringList lines { QStringLiteral("Broker commands: commyctl --url URL --key KEY [--key-tenant T] <group> <command>") };
+    QStringList lines { QStringLiteral(
+        "Broker commands: commyctl --url URL --key KEY [--key-tenant T] <group> <command>") };
     for (const RemoteCommand& c : commands())
-        lines.append(QStringLiteral("  %1 %2 %3").arg(QLatin1String(c.group), QLatin1String(c.name), QLatin1String(c.synopsis)));
+        lines.append(
+            QStringLiteral("  %1 %2 %3").arg(QLatin1String(c.group), QLatin1String(c.name), QLatin1String(c.synopsis)));
     const RemoteCommand w = watchCommand();
-    lines.append(QStringLiteral("  %1 %2 %3").arg(QLatin1String(w.group), QLatin1String(w.name), QLatin1String(w.synopsis)));
+    lines.append(
+        QStringLiteral("  %1 %2 %3").arg(QLatin1String(w.group), QLatin1String(w.name), QLatin1String(w.synopsis)));
     return lines.join(QLatin1Char('\n'));
 }
 
@@ -333,10 +361,11 @@ int runRemote(const RemoteOptions& options, const QStringList& args)
     if (group == QLatin1String("var") && name == QLatin1String("watch"))
         found = watchCommand();
     if (!found)
-        throw UsageError(group, name.isEmpty() ? QStringLiteral("missing command") : QStringLiteral("unknown command '%1'").arg(name));
+        throw UsageError(group,
+            name.isEmpty() ? QStringLiteral("missing command") : QStringLiteral("unknown command '%1'").arg(name));
 
-    CommandParser parser(QStringLiteral("%1 %2").arg(group, name), QLatin1String(found->synopsis),
-        QLatin1String(found->description));
+    CommandParser parser(
+        QStringLiteral("%1 %2").arg(group, name), QLatin1String(found->synopsis), QLatin1String(found->description));
     for (const QString& positional : found->positionals)
         parser.addPositional(positional, positional.toLower());
     parser.addOption(jsonOption());

@@ -48,8 +48,8 @@ Broker::Impl::Result Broker::Impl::handle(SessionState& session, const protocol:
     dropWatchTargets([&](const ServiceKey& key) { return key.tenant == m.tenant; });
     for (auto it = watchers.begin(); it != watchers.end();)
         it = it->first.tenant == m.tenant ? watchers.erase(it) : std::next(it);
-    for (auto it = services.begin(); it != services.end();)
-        it = it->tenant == m.tenant ? services.erase(it) : std::next(it);
+    for (auto it = knownServices.begin(); it != knownServices.end();)
+        it = it->tenant == m.tenant ? knownServices.erase(it) : std::next(it);
     for (auto it = verifiedKeys.begin(); it != verifiedKeys.end();)
         it = it->second.owner == m.tenant ? verifiedKeys.erase(it) : std::next(it);
     regions.removeTenant(m.tenant);
@@ -159,7 +159,7 @@ Broker::Impl::Result Broker::Impl::handle(SessionState& session, const protocol:
         (void)store->deleteService(m.tenant, m.service);
         return unexpected(file.error());
     }
-    services.insert(key);
+    knownServices.insert(key);
     audit(session, m.tenant, QStringLiteral("CreateService"), key.text());
     auto info = serviceInfo(key);
     if (!info)
@@ -169,7 +169,7 @@ Broker::Impl::Result Broker::Impl::handle(SessionState& session, const protocol:
 
 BrokerExpected<void> Broker::Impl::requireService(const ServiceKey& key)
 {
-    if (!services.count(key))
+    if (!knownServices.count(key))
         return fail(ErrorCode::NotFound, QStringLiteral("%1 not found").arg(serviceLabel(key)));
     return {};
 }

@@ -53,7 +53,7 @@ Expected<std::unique_ptr<Broker>, QString> Broker::open(BrokerOptions options)
         if (!stored)
             return unexpected(QStringLiteral("cannot read the services: %1").arg(impl->store->errorString()));
         for (const ServiceInfo& service : *stored)
-            impl->services.insert({ tenant.name, service.name });
+            impl->knownServices.insert({ tenant.name, service.name });
     }
     std::unique_ptr<Broker> broker(new Broker(std::move(impl)));
     return broker;
@@ -229,7 +229,7 @@ void Broker::Impl::forgetService(const ServiceKey& key)
         unsubscribeAll(session, [&](const ServiceKey& other) { return other == key; });
     dropWatchTargets([&](const ServiceKey& other) { return other == key; });
     watchers.erase(key);
-    services.erase(key);
+    knownServices.erase(key);
     regions.remove(key);
 }
 

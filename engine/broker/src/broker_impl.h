@@ -33,7 +33,7 @@ struct Broker::Impl {
     std::map<ServiceKey, std::set<SessionId>> subscribers;
     // Every service the store holds, kept in step by Create/DeleteService and DeleteTenant: data
     // requests check existence here instead of querying SQLite on every write.
-    std::set<ServiceKey> services;
+    std::set<ServiceKey> knownServices;
     std::map<ServiceKey, std::unique_ptr<RegionWatcher>> watchers;
     QTimer heartbeat; // keeps commyd's slot in every open region's process table fresh
     QElapsedTimer started; // uptime, and the clock of Watch ticks (monotonic, unlike `now()`)
