@@ -21,7 +21,8 @@ QByteArray keyCacheId(const Owner& owner, const QString& key)
 
 protocol::AuthenticateResult authenticateResult(const Grant& grant, qint64 now)
 {
-    return { grant.token, qMax<qint64>(0, (grant.expiresAt - now) / 1000), toWireScopes(grant.scopes) };
+    // Rounded to the nearest second: a token issued a few milliseconds ago still says its full lifetime.
+    return { grant.token, qMax<qint64>(0, (grant.expiresAt - now + 500) / 1000), toWireScopes(grant.scopes) };
 }
 
 } // namespace
@@ -91,7 +92,9 @@ Broker::Impl::Result Broker::Impl::handle(SessionState& session, const protocol:
         grant = { issued->token, *scopes, issued->expiresAt, actor };
     }
     session.grants[owner] = grant;
-    return authenticateResult(grant, time);
+    // The clock is read again: a key derivation (slow under sanitizers) lies between `time` and the
+    // token's issue, and expires_in must not come out longer than the token lifetime.
+    return authenticateResult(grant, now());
 }
 
 void Broker::Impl::dropGrantsWhere(const std::function<bool(const Owner&, const Grant&)>& revoked)
