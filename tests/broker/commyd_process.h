@@ -27,8 +27,8 @@ public:
         m_process.setProcessEnvironment(env);
         m_process.setProcessChannelMode(QProcess::SeparateChannels);
         m_process.start(qEnvironmentVariable("COMMY_TEST_BIN_DIR") + QStringLiteral("/commyd"),
-            QStringList { QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0"), QStringLiteral("--data-dir"),
-                m_dataDir }
+            QStringList {
+                QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0"), QStringLiteral("--data-dir"), m_dataDir }
                 + m_extraArgs);
         if (!m_process.waitForStarted(timeoutMs)) {
             m_error = m_process.errorString();
