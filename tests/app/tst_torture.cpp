@@ -147,9 +147,11 @@ void TestTorture::sigintStopsTheRunWithAReport()
             QStringLiteral("3"), QStringLiteral("--seconds"), QStringLiteral("0"), QStringLiteral("--kill-interval-ms"),
             QStringLiteral("50"), QStringLiteral("--json") });
     QVERIFY(torture.waitForStarted(10'000));
-    // Workers come and go every ~50 ms, so the condition flickers: latch the first time it holds.
-    bool allRunning = false;
-    QTRY_VERIFY_WITH_TIMEOUT(allRunning || (allRunning = alivePids(regionPath()).size() == 3), 20'000);
+    // Workers come and go every ~50 ms, so the condition flickers: latch the first time it holds. One live
+    // worker is enough to interrupt a running torture; all three at once is rare when start-up (ASan) is
+    // slower than the kill interval.
+    bool workerRunning = false;
+    QTRY_VERIFY_WITH_TIMEOUT(workerRunning || (workerRunning = !alivePids(regionPath()).isEmpty()), 30'000);
     QCOMPARE(::kill(static_cast<pid_t>(torture.processId()), SIGINT), 0);
 
     QVERIFY(torture.waitForFinished(30'000));

@@ -1,8 +1,9 @@
 // BrokerClient against the real Broker served by the real WebSocketServer, both in this process on
 // 127.0.0.1: key authentication, administration, data with compare-and-set, subscriptions between two
-// clients, typed permission errors, a server that goes away and comes back on the same port
-// (reconnect with backoff, re-authentication with the token, re-subscription, resync), a slow
-// subscriber whose pushes the server merges, and wss with a certificate made at test time.
+// clients, a local process writing through its own mapping of the region, typed permission errors, a
+// server that goes away and comes back on the same port (reconnect with backoff, re-authentication
+// with the token, re-subscription, resync), a slow subscriber whose pushes the server merges, and wss
+// with a certificate made at test time.
 
 #include <commy/broker/broker.h>
 #include <commy/broker/websocket_server.h>
@@ -12,8 +13,11 @@
 #include "test_certificate.h"
 
 #include <QEventLoop>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QPointer>
+#include <QProcess>
+#include <QScopeGuard>
 #include <QSignalSpy>
 #include <QTcpServer>
 #include <QTcpSocket>
@@ -216,6 +220,7 @@ private slots:
     void adminCreatesTenantServiceAndKey();
     void writeReadAndCompareAndSet();
     void subscriberSeesAnotherClientsWrites();
+    void localMappingWriteReachesRemoteSubscriber();
     void permissionErrorsAreTyped_data();
     void permissionErrorsAreTyped();
     void serverGoesAwayAndComesBack();
@@ -561,6 +566,60 @@ void TestClientEndToEnd::subscriberSeesAnotherClientsWrites()
     QVERIFY(call(writer, Heartbeat {}));
     QVERIFY(call(subscriber, Heartbeat {}));
     QCOMPARE(changes.count(), int(seen.size()));
+}
+
+// One client asks for the service's file over 127.0.0.1 and hands the path to a separate process,
+// which maps the region and writes a variable; another client, subscribed over its own socket, gets
+// every value as a VariableChanged push (the broker learns of the write from the change journal).
+void TestClientEndToEnd::localMappingWriteReachesRemoteSubscriber()
+{
+    QVERIFY(startServer());
+    const QString key = provision(
+        { QStringLiteral("read"), QStringLiteral("write"), QStringLiteral("subscribe"), QStringLiteral("map") });
+    QVERIFY(!key.isEmpty());
+    BrokerClient local(fastOptions());
+    BrokerClient subscriber(fastOptions());
+    QVERIFY(connectTo(local, m_server->url()));
+    QVERIFY(connectTo(subscriber, m_server->url()));
+    QVERIFY(call(local, apiKey(key)));
+    QVERIFY(call(subscriber, apiKey(key)));
+    QVERIFY(call(local, AllocateVariable { acme, line1, QStringLiteral("mapped"), "start" }));
+    const auto file = call(local, GetServiceFilePath { acme, line1 });
+    QVERIFY2(file, qPrintable(describe(file)));
+    QCOMPARE(file->size, QFileInfo(file->path).size());
+
+    QSignalSpy changes(&subscriber, &BrokerClient::variableChanged);
+    QVERIFY(call(subscriber, Subscribe { acme, line1, std::vector<QString> { QStringLiteral("mapped") } }));
+
+    QProcess writer;
+    writer.start(qEnvironmentVariable("COMMY_TEST_BIN_DIR") + QStringLiteral("/broker_test_child"),
+        { QStringLiteral("map-writer"), file->path, QStringLiteral("mapped") });
+    QVERIFY(writer.waitForStarted(kWaitMs));
+    auto stop = qScopeGuard([&] {
+        writer.kill();
+        writer.waitForFinished(kWaitMs);
+    });
+    QTRY_VERIFY_WITH_TIMEOUT(writer.canReadLine(), kWaitMs);
+    QCOMPARE(writer.readLine().trimmed(), QByteArray("ready"));
+
+    constexpr int kWrites = 10;
+    for (int i = 1; i <= kWrites; ++i) {
+        const QByteArray value = "local-" + QByteArray::number(i);
+        writer.write(value + '\n');
+        QTRY_VERIFY_WITH_TIMEOUT(
+            !changes.isEmpty() && changes.last().at(0).value<VariableChanged>().value == value, kWaitMs);
+    }
+    const std::vector<VariableChanged> seen = changesOf(changes);
+    QCOMPARE(int(seen.size()), kWrites);
+    for (std::size_t i = 0; i < seen.size(); ++i) {
+        QCOMPARE(seen[i].variable, QStringLiteral("mapped"));
+        QCOMPARE(seen[i].seq, qint64(i + 1));
+        QCOMPARE(seen[i].version, qint64(i + 2));
+    }
+    // The broker's own read sees the mapped process's last write.
+    const auto read = call(subscriber, ReadVariable { acme, line1, QStringLiteral("mapped") });
+    QVERIFY2(read, qPrintable(describe(read)));
+    QCOMPARE(read->value, "local-" + QByteArray::number(kWrites));
 }
 
 // --- Permissions -------------------------------------------------------------------------------
