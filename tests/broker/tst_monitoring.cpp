@@ -340,6 +340,57 @@ private slots:
         QCOMPARE(past.value("total").toInteger(), qint64(walk->size()));
     }
 
+    // A page of 100000 blocks (the largest) in one reply; the time is the broker's walk and encoding
+    // plus the test's JSON parse, in this build.
+    void largeBlockMapPage()
+    {
+        ok(*m_root, "CreateService", with(with(svc("acme", "big"), "size", 8 << 20), "limit", 8 << 20));
+        const QString path = ok(*m_root, "GetServiceFilePath", svc("acme", "big")).value("path").toString();
+        shm::RegionOptions options;
+        options.mode = shm::OpenMode::OpenExisting;
+        options.localCacheBytes = 0;
+        auto big = shm::Region::open(path.toStdString(), options);
+        QVERIFY(big);
+        QVERIFY((*big)->attach("filler"));
+        std::vector<std::uint64_t> allocated;
+        for (int i = 0; i < 100000; ++i) {
+            auto block = (*big)->allocate(16 + 16 * std::uint64_t(i % 3));
+            QVERIFY(block);
+            allocated.push_back(*block);
+        }
+        for (std::size_t i = 0; i < allocated.size(); i += 2) // used and free blocks alternate
+            QVERIFY((*big)->deallocate(allocated[i]));
+        auto walk = (*big)->blocks();
+        QVERIFY(walk);
+        QVERIFY(walk->size() >= 100000);
+        // The broker's side alone: walk, page and encode, into an output that keeps the bytes.
+        struct Bytes : SessionOutput {
+            QByteArray last;
+            void sendReply(const QByteArray& frame) override { last = frame; }
+            void sendPush(const protocol::VariableChanged&) override { }
+        } output;
+        const SessionId id = m_broker->openSession({ QHostAddress::LocalHost, 1 }, &output);
+        auto close = qScopeGuard([&] { m_broker->closeSession(id); });
+        m_broker->handleFrame(id,
+            QJsonDocument(QJsonObject { { "type", "Authenticate" }, { "id", 1 },
+                              { "data", QJsonObject { { "method", "api_key" }, { "key", m_adminKey } } } })
+                .toJson());
+        const QByteArray request = QJsonDocument(QJsonObject { { "type", "GetBlockMap" }, { "id", 2 },
+                                                     { "data", with(svc("acme", "big"), "limit", 100000) } })
+                                       .toJson();
+        QElapsedTimer timer;
+        timer.start();
+        m_broker->handleFrame(id, request);
+        const qint64 elapsed = timer.elapsed();
+        const QJsonObject page = dataOf(QJsonDocument::fromJson(output.last).object());
+        QCOMPARE(page.value("total").toInteger(), qint64(walk->size()));
+        const QJsonArray blocks = page.value("blocks").toArray();
+        QCOMPARE(blocks.size(), 100000);
+        QCOMPARE(blocks.last().toObject().value("offset").toInteger(), qint64((*walk)[99999].offset));
+        qInfo("GetBlockMap: a page of 100000 of %zu blocks, %lld bytes, answered in %lld ms", walk->size(),
+            qint64(output.last.size()), elapsed);
+    }
+
     // A child attached to the region is listed; killed, it turns dead; cleanup frees its slot and
     // the block it never published.
     void processesFollowAChildUntilCleanup()

@@ -352,6 +352,13 @@ void TestCodec::replyEncoding_data()
         << encodeResult(id, BlockMapResult { 9, { { 16384, 48, false, 2 }, { 16432, 96, true, -1 } } })
         << QByteArray(R"({"data":{"blocks":[{"free":false,"offset":16384,"owner":2,"size":48},)"
                       R"({"free":true,"offset":16432,"owner":-1,"size":96}],"total":9},"id":"r1","type":"Result"})");
+    QTest::newRow("BlockMapResult empty, integer id") << encodeResult(qint64(-3),
+        BlockMapResult { 0, {} }) << QByteArray(R"({"data":{"blocks":[],"total":0},"id":-3,"type":"Result"})");
+    QTest::newRow("BlockMapResult largest numbers")
+        << encodeResult(
+               QStringLiteral("q\"x"), BlockMapResult { kMaxWireInteger, { { kMaxWireInteger, 1, true, 127 } } })
+        << QByteArray(R"({"data":{"blocks":[{"free":true,"offset":9007199254740991,"owner":127,"size":1}],)"
+                      R"("total":9007199254740991},"id":"q\"x","type":"Result"})");
     QTest::newRow("ProcessesResult")
         << encodeResult(id, ProcessesResult { { { 1, 4211, QStringLiteral("commyd"), 120, Liveness::Stale } } })
         << QByteArray(R"({"data":{"processes":[{"heartbeat_age_ms":120,"liveness":"stale","name":"commyd",)"

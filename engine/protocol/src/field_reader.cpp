@@ -18,7 +18,7 @@ std::optional<QJsonValue> FieldReader::take(QLatin1StringView key, bool required
 {
     if (failed())
         return std::nullopt;
-    m_known.insert(QString(key));
+    m_known.append(key);
     const auto it = m_object.constFind(key);
     if (it == m_object.constEnd()) {
         if (required)
@@ -54,7 +54,7 @@ QString FieldReader::name(QLatin1StringView key)
 std::optional<QString> FieldReader::optionalName(QLatin1StringView key)
 {
     if (failed() || !m_object.contains(key)) {
-        m_known.insert(QString(key));
+        m_known.append(key);
         return std::nullopt;
     }
     QString text = name(key);
@@ -81,7 +81,7 @@ QString FieldReader::text(QLatin1StringView key, qsizetype minLength, qsizetype 
 std::optional<QString> FieldReader::optionalText(QLatin1StringView key, qsizetype maxLength)
 {
     if (failed() || !m_object.contains(key)) {
-        m_known.insert(QString(key));
+        m_known.append(key);
         return std::nullopt;
     }
     QString result = text(key, maxLength);
@@ -247,7 +247,7 @@ void FieldReader::finish()
     if (failed())
         return;
     for (auto it = m_object.constBegin(); it != m_object.constEnd(); ++it) {
-        if (!m_known.contains(it.key())) {
+        if (std::find(m_known.cbegin(), m_known.cend(), it.key()) == m_known.cend()) {
             m_error = QStringLiteral("field '%1' is not part of this message").arg(it.key().left(64));
             return;
         }
