@@ -9,7 +9,10 @@
 #include "monitor_test_support.h"
 
 #include <QAbstractItemModelTester>
+#include <QRandomGenerator>
 #include <QtTest>
+
+#include <functional>
 
 using namespace commy::monitor;
 using namespace commy::monitor::test;
@@ -43,6 +46,7 @@ private slots:
     void updatesFlowThroughTheFilter();
     void statsChangesPassThrough();
     void filterTextProperty();
+    void randomSnapshotsUnderTheFilter();
 
 private:
     HierarchyModel* m_source = nullptr;
@@ -108,16 +112,16 @@ void TestHierarchyFilterModel::updatesFlowThroughTheFilter()
     m_filter->setFilterText("orders");
     // A matching service appears in a tenant that was hidden; a match is renamed away; a tenant goes.
     m_source->setBroker(broker("acme{orders-v2[queue],billing[ledger]},gamma{misc[x],orders[y]}"));
-    QCOMPARE(visiblePaths(*m_filter),
+    QTRY_COMPARE(visiblePaths(*m_filter),
         QStringList({ "local", "local/acme", "local/acme/orders-v2", "local/acme/orders-v2/queue", "local/gamma",
             "local/gamma/orders", "local/gamma/orders/y" }));
     // A reorder under the filter.
     m_source->setBroker(broker("gamma{orders[y],misc[x]},acme{billing[ledger],orders-v2[queue]}"));
-    QCOMPARE(visiblePaths(*m_filter),
+    QTRY_COMPARE(visiblePaths(*m_filter),
         QStringList({ "local", "local/gamma", "local/gamma/orders", "local/gamma/orders/y", "local/acme",
             "local/acme/orders-v2", "local/acme/orders-v2/queue" }));
     m_source->setBroker(broker("gamma{misc[x]}"));
-    QCOMPARE(visiblePaths(*m_filter), QStringList {});
+    QTRY_COMPARE(visiblePaths(*m_filter), QStringList {});
 }
 
 void TestHierarchyFilterModel::statsChangesPassThrough()
@@ -141,6 +145,53 @@ void TestHierarchyFilterModel::filterTextProperty()
     QCOMPARE(m_filter->filterText(), QStringLiteral("misc"));
     m_filter->setFilterText(QStringLiteral("misc"));
     QCOMPARE(textChanged.count(), 1);
+}
+
+void TestHierarchyFilterModel::randomSnapshotsUnderTheFilter()
+{
+    // Names drawn from a small set so that matches come and go; after every snapshot the visible tree
+    // is what the rule says, worked out here by brute force.
+    QRandomGenerator random(77);
+    const QStringList names { "orders", "billing", "misc", "queue", "ledger", "OrdersX", "cfg", "x", "y" };
+    const auto pick = [&] { return names[random.bounded(names.size())]; };
+    m_filter->setFilterText("order");
+    for (int step = 0; step < 120; ++step) {
+        QList<TenantSnapshot> tenants;
+        for (int t = 0, tenantCount = random.bounded(5); t < tenantCount; ++t) {
+            TenantSnapshot tenant { pick() + QString::number(random.bounded(3)), {} };
+            for (int s = 0, serviceCount = random.bounded(4); s < serviceCount; ++s) {
+                ServiceSnapshot service { pick(), {}, {} };
+                for (int r = 0, rootCount = random.bounded(3); r < rootCount; ++r)
+                    service.roots.append(RootSnapshot { pick(), "vec", "vec<i64>", 1, 1, 1 });
+                tenant.services.append(service);
+            }
+            tenants.append(tenant);
+        }
+        BrokerSnapshot snapshot;
+        snapshot.id = "local";
+        snapshot.tenants = tenants;
+        m_source->setBroker(snapshot);
+        // Apply the rule to the full tree.
+        QStringList expected;
+        const std::function<bool(const QModelIndex&, bool, QStringList&)> walk
+            = [&](const QModelIndex& parent, bool ancestorMatches, QStringList& out) {
+                  bool any = false;
+                  for (int row = 0; row < m_source->rowCount(parent); ++row) {
+                      const QModelIndex index = m_source->index(row, 0, parent);
+                      const bool matches = index.data(NameRole).toString().contains("order", Qt::CaseInsensitive);
+                      QStringList below;
+                      const bool descendant = walk(index, ancestorMatches || matches, below);
+                      if (ancestorMatches || matches || descendant) {
+                          out.append(index.data(PathRole).toStringList().join('/'));
+                          out.append(below);
+                      }
+                      any = any || matches || descendant;
+                  }
+                  return any;
+              };
+        walk({}, false, expected);
+        QTRY_COMPARE(visiblePaths(*m_filter), expected);
+    }
 }
 
 QTEST_GUILESS_MAIN(TestHierarchyFilterModel)
