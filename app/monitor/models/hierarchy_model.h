@@ -11,6 +11,7 @@
 #include <QtQml/qqmlregistration.h>
 
 #include <memory>
+#include <utility>
 #include <vector>
 
 namespace commy::monitor {
@@ -79,6 +80,15 @@ private:
     std::unique_ptr<Node> build(const TenantSnapshot& tenant, Node* parent) const;
     std::unique_ptr<Node> build(const ServiceSnapshot& service, Node* parent) const;
     std::unique_ptr<Node> build(const RootSnapshot& root, Node* parent) const;
+    template <typename Item> using Built = std::vector<std::pair<Node*, const Item*>>;
+    static std::unique_ptr<Node> shallow(const BrokerSnapshot& broker, Node* parent);
+    static std::unique_ptr<Node> shallow(const TenantSnapshot& tenant, Node* parent);
+    static std::unique_ptr<Node> shallow(const ServiceSnapshot& service, Node* parent);
+    static std::unique_ptr<Node> shallow(const RootSnapshot& root, Node* parent);
+    static std::unique_ptr<Node> makeNode(NodeType type, const QString& name, Node* parent);
+    template <typename Item> Built<Item> addChildren(Node& parent, const QList<Item>& items) const;
+    void buildLevels(const Built<TenantSnapshot>& tenants) const;
+    void buildLevels(const Built<ServiceSnapshot>& services) const;
     bool update(Node& node, const BrokerSnapshot& broker);
     bool update(Node& node, const TenantSnapshot& tenant);
     bool update(Node& node, const ServiceSnapshot& service);
