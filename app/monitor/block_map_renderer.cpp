@@ -33,10 +33,10 @@ public:
     {
         if (m_open < 0)
             return;
-        const double rest = std::max(0.0, 1.0 - m_weight); // bytes of the pixel no block covers
-        const auto channel = [rest](double sum, int background) {
-            return std::clamp(int(std::lround(sum + background * rest)), 0, 255);
-        };
+        const double rest = m_weight < 1.0 ? 1.0 - m_weight : 0.0; // bytes of the pixel no block covers
+        // Sums of non-negative terms: +0.5 and truncation round them (std::lround was a fifth of the time).
+        const auto channel
+            = [rest](double sum, int background) { return std::min(int(sum + background * rest + 0.5), 255); };
         m_pixels[m_open] = qRgb(channel(m_red, qRed(m_background)), channel(m_green, qGreen(m_background)),
             channel(m_blue, qBlue(m_background)));
         m_open = -1;
