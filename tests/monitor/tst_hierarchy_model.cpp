@@ -38,6 +38,7 @@ private slots:
     void statsDeltaSkipsUnknownServices();
     void unchangedStatsEmitNothing();
     void rootsDelta();
+    void tenantDelta();
     void aggregatesAndRawRoles();
     void displayRoleIsFormatted();
     void roleNamesAreTheSharedOnes();
@@ -284,6 +285,27 @@ void TestHierarchyModel::rootsDelta()
     QCOMPARE(model.indexOf({ "local" }).data(RootCountRole).toInt(), 3);
     QVERIFY(!model.setRoots("local", "a", "missing", roots));
     QVERIFY(!model.setRoots("local", "missing", "s", roots));
+}
+
+void TestHierarchyModel::tenantDelta()
+{
+    HierarchyModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    model.setBroker(broker("a{s[x]},b{t}"));
+    ModelSignals signalCounts(&model);
+
+    QVERIFY(model.setTenant("local", SpecParser("a{s[x@2],u=10}").tenants()[0]));
+    QCOMPARE(dump(model), canonicalSpec("a{s[x@2],u=10},b{t}"));
+    QVERIFY(model.setTenant("local", SpecParser("c{v[z]}").tenants()[0]));
+    QCOMPARE(dump(model), canonicalSpec("a{s[x@2],u=10},b{t},c{v[z]}"));
+    QCOMPARE(model.indexOf({ "local" }).data(TenantCountRole).toInt(), 3);
+    QCOMPARE(model.indexOf({ "local" }).data(ServiceCountRole).toInt(), 4);
+    QVERIFY(model.removeTenant("local", "b"));
+    QVERIFY(!model.removeTenant("local", "b"));
+    QCOMPARE(dump(model), canonicalSpec("a{s[x@2],u=10},c{v[z]}"));
+    QCOMPARE(model.indexOf({ "local" }).data(TenantCountRole).toInt(), 2);
+    QVERIFY(!model.setTenant("nope", SpecParser("a").tenants()[0]));
+    QCOMPARE(signalCounts.reset.count(), 0);
 }
 
 void TestHierarchyModel::aggregatesAndRawRoles()

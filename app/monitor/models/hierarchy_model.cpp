@@ -302,6 +302,43 @@ int HierarchyModel::applyStats(const QString& brokerId, const QList<ServiceStats
     return found;
 }
 
+bool HierarchyModel::setTenant(const QString& brokerId, const TenantSnapshot& tenant)
+{
+    Node* broker = child(m_root.get(), brokerId);
+    if (!broker)
+        return false;
+    if (Node* node = child(broker, tenant.name)) {
+        if (update(*node, tenant))
+            emitRowsChanged(broker, node->row, node->row, kValueRoles);
+    } else {
+        const int row = int(broker->children.size());
+        auto built = build(tenant, broker);
+        beginInsertRows(indexFor(broker), row, row);
+        built->row = row;
+        broker->byName.insert(built.get());
+        broker->children.push_back(std::move(built));
+        endInsertRows();
+    }
+    refreshUpwards(broker);
+    return true;
+}
+
+bool HierarchyModel::removeTenant(const QString& brokerId, const QString& tenant)
+{
+    Node* broker = child(m_root.get(), brokerId);
+    const Node* node = broker ? child(broker, tenant) : nullptr;
+    if (!node)
+        return false;
+    const int row = node->row;
+    beginRemoveRows(indexFor(broker), row, row);
+    broker->byName.erase(node);
+    broker->children.erase(broker->children.begin() + row);
+    broker->renumber(std::size_t(row));
+    endRemoveRows();
+    refreshUpwards(broker);
+    return true;
+}
+
 bool HierarchyModel::setRoots(
     const QString& brokerId, const QString& tenant, const QString& service, const QList<RootSnapshot>& roots)
 {

@@ -36,6 +36,10 @@ public:
     // Region stats of services (a StatsUpdate push). Updates for services not in the tree are skipped;
     // returns how many were found.
     int applyStats(const QString& brokerId, const QList<ServiceStatsUpdate>& updates);
+    // One tenant's subtree (a TreeChanged push for a tenant, GetTree {tenant}): diffed in, or added after
+    // the broker's other tenants. False when the broker is not there.
+    bool setTenant(const QString& brokerId, const TenantSnapshot& tenant);
+    bool removeTenant(const QString& brokerId, const QString& tenant);
     // One service's roots (a TreeChanged push or a GetTree of one service); false when it is not there.
     bool setRoots(
         const QString& brokerId, const QString& tenant, const QString& service, const QList<RootSnapshot>& roots);
