@@ -130,16 +130,17 @@ private:
 } // namespace
 
 struct HierarchyModel::Node {
-    NodeType type = NodeType::Broker;
+    // What a stats update reads and writes comes first, together: it touches 10^4 nodes a tick.
     Node* parent = nullptr;
-    int row = 0;
-    bool dirty = false; // applyStats() bookkeeping, false between calls
-    QString name;
     size_t nameHash = 0;
+    QString name;
+    int row = 0;
+    NodeType type = NodeType::Broker;
+    bool dirty = false; // applyStats() bookkeeping, false between calls
+    RegionStats stats; // services
+    Totals totals;
     std::vector<std::unique_ptr<Node>> children;
     NameIndex<Node> byName; // the children
-    Totals totals;
-    RegionStats stats; // services
     RootSnapshot root; // roots (its name is unused: `name` above)
     QString url; // brokers
     QString brokerVersion;
@@ -255,8 +256,11 @@ int HierarchyModel::applyStats(const QString& brokerId, const QList<ServiceStats
         return 0;
     int found = 0;
     std::vector<Node*> dirtyTenants;
+    Node* tenant = nullptr;
     for (const ServiceStatsUpdate& update : updates) {
-        Node* tenant = child(broker, update.tenant);
+        // Updates come grouped by tenant: the previous one's tenant is usually this one's.
+        if (!tenant || tenant->name != update.tenant)
+            tenant = child(broker, update.tenant);
         Node* service = tenant ? child(tenant, update.service) : nullptr;
         if (!service)
             continue;
@@ -291,11 +295,11 @@ int HierarchyModel::applyStats(const QString& brokerId, const QList<ServiceStats
             first = last + 1;
         }
     };
-    for (Node* tenant : dirtyTenants) {
-        emitRuns(tenant, kStatsRoles);
-        const Totals totals = totalsOf(*tenant);
-        tenant->dirty = totals != tenant->totals;
-        tenant->totals = totals;
+    for (Node* dirty : dirtyTenants) {
+        emitRuns(dirty, kStatsRoles);
+        const Totals totals = totalsOf(*dirty);
+        dirty->dirty = totals != dirty->totals;
+        dirty->totals = totals;
     }
     emitRuns(broker, kTotalsRoles);
     refreshUpwards(broker);
