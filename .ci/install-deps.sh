@@ -11,7 +11,7 @@ packages=(
   qml6-module-qtquick-templates qml6-module-qtquick-layouts qml6-module-qtquick-dialogs
   qml6-module-qt-labs-folderlistmodel qml6-module-qtcharts qml6-module-qttest
   libbenchmark-dev libboost-dev redis-server
-  clang openssl
+  clang openssl libssl-dev
   xvfb xauth imagemagick x11-apps
 )
 

