@@ -11,6 +11,7 @@
 #include <QDeadlineTimer>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QTemporaryDir>
 #include <QTimer>
 #include <QWebSocket>
 #include <QtTest>
@@ -19,6 +20,7 @@
 #include <memory>
 
 using namespace commy::protocol;
+using commy::testing::CommydProcess;
 
 namespace {
 
@@ -27,6 +29,7 @@ constexpr int kServices = 10;
 constexpr int kLoadSeconds = 20;
 constexpr int kWritesPerSecondPerSession = 2;
 const QString kTenant = QStringLiteral("load");
+const QString kAdminKey = QStringLiteral("testadmin.0123456789abcdefghijklmn");
 
 QString serviceName(int i) { return QStringLiteral("s%1").arg(i % kServices); }
 QString variableName(int i) { return QStringLiteral("v%1").arg(i % kServices); }
@@ -55,7 +58,7 @@ public:
         connect(&m_socket, &QWebSocket::textMessageReceived, this, &LoadSession::onMessage);
     }
 
-    void open(const QString& url) { m_socket.open(QUrl(url)); }
+    void open(const QUrl& url) { m_socket.open(url); }
     bool connected() const { return m_socket.state() == QAbstractSocket::ConnectedState; }
     bool ready() const { return m_ready; }
     qint64 pending() const { return m_pending; }
@@ -164,14 +167,19 @@ class TestLoad : public QObject {
 private slots:
     void threeHundredSessionsForTwentySeconds()
     {
-        CommydProcess commyd;
-        QVERIFY2(commyd.start(), qPrintable(commyd.errorString()));
+        QTemporaryDir dataDir;
+        QVERIFY(dataDir.isValid());
+        QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+        environment.insert(QStringLiteral("COMMY_BOOTSTRAP_ADMIN_KEY"), kAdminKey);
+        CommydProcess commyd(
+            { QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0"), QStringLiteral("--data-dir"), dataDir.path() },
+            environment);
+        QVERIFY2(commyd.waitReady(), commyd.describe().constData());
 
         QWebSocket admin;
-        admin.open(QUrl(commyd.url()));
+        admin.open(commyd.url());
         QTRY_VERIFY_WITH_TIMEOUT(admin.state() == QAbstractSocket::ConnectedState, 10000);
-        QVERIFY(
-            isResult(request(admin, Authenticate { std::nullopt, ApiKeyCredential { CommydProcess::kAdminKey }, {} })));
+        QVERIFY(isResult(request(admin, Authenticate { std::nullopt, ApiKeyCredential { kAdminKey }, {} })));
         QVERIFY(isResult(request(admin, CreateTenant { kTenant })));
         for (int s = 0; s < kServices; ++s) {
             QVERIFY(isResult(request(admin, CreateService { kTenant, serviceName(s), std::nullopt, std::nullopt })));
@@ -252,7 +260,7 @@ private slots:
 
         // Responsive afterwards: a new connection authenticates and reads within a second each.
         QWebSocket probe;
-        probe.open(QUrl(commyd.url()));
+        probe.open(commyd.url());
         QTRY_VERIFY_WITH_TIMEOUT(probe.state() == QAbstractSocket::ConnectedState, 5000);
         QElapsedTimer answer;
         answer.start();
@@ -261,7 +269,8 @@ private slots:
         qInfo("after the load: authenticate + read answered in %lld ms", static_cast<long long>(answer.elapsed()));
 
         sessions.clear();
-        QCOMPARE(commyd.stop(), 0);
+        commyd.signal(SIGTERM);
+        QVERIFY2(commyd.waitFinished() && commyd.exitedWith(0), commyd.describe().constData());
     }
 };
 

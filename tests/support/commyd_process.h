@@ -1,10 +1,11 @@
 #pragma once
 
-// Runs commyd as a real process for the app tests (COMMY_TEST_BIN_DIR names the folder holding it):
-// waits for its ready line, sends it signals, and always kills it in the end.
+// Runs commyd as a real process for tests (COMMY_TEST_BIN_DIR names the folder holding it): waits
+// for its ready line, sends it signals, reads its memory, and always kills it in the end.
 
 #include <QByteArray>
 #include <QDeadlineTimer>
+#include <QFile>
 #include <QProcess>
 #include <QRegularExpression>
 #include <QStringList>
@@ -88,6 +89,19 @@ public:
             && m_process.exitCode() == code;
     }
     int exitCode() const { return m_process.exitCode(); }
+    qint64 pid() const { return m_process.processId(); }
+
+    // Resident memory in KiB (Linux /proc), 0 if unknown.
+    qint64 residentKiB() const
+    {
+        QFile status(QStringLiteral("/proc/%1/status").arg(pid()));
+        if (!status.open(QIODevice::ReadOnly))
+            return 0;
+        for (const QByteArray& line : status.readAll().split('\n'))
+            if (line.startsWith("VmRSS:"))
+                return line.mid(6).trimmed().split(' ').value(0).toLongLong();
+        return 0;
+    }
 
     QUrl url() const { return m_url; }
     const QByteArray& out()
