@@ -519,15 +519,8 @@ void BrokerConnection::checkStructure()
 
 void BrokerConnection::onStats(const protocol::StatsUpdate& update)
 {
-    const QPair<QString, QString> key { update.tenant, update.service };
-    const ServiceStatsUpdate next { update.tenant, update.service, toStats(update.stats) };
-    const auto found = m_pendingStatsIndex.constFind(key);
-    if (found != m_pendingStatsIndex.constEnd()) {
-        m_pendingStats[*found] = next;
-    } else {
-        m_pendingStatsIndex.insert(key, m_pendingStats.size());
-        m_pendingStats.append(next);
-    }
+    // Two pushes for one service in a batch are both applied, the later last: cheaper than hashing.
+    m_pendingStats.append(ServiceStatsUpdate { update.tenant, update.service, toStats(update.stats) });
     if (!m_flushTimer.isActive())
         m_flushTimer.start();
 }
@@ -557,9 +550,11 @@ void BrokerConnection::flush()
     if (!m_pendingStats.isEmpty()) {
         QList<ServiceStatsUpdate> updates;
         updates.swap(m_pendingStats);
-        m_pendingStatsIndex.clear();
+        auto t = m_tree.end();
         for (const ServiceStatsUpdate& update : updates) {
-            auto t = m_tree.find(update.tenant);
+            // A broker sends a tick's updates grouped by tenant: the previous tenant is usually this one.
+            if (t == m_tree.end() || t.key() != update.tenant)
+                t = m_tree.find(update.tenant);
             if (t == m_tree.end())
                 continue;
             auto s = t->find(update.service);
@@ -580,6 +575,7 @@ void BrokerConnection::flush()
         QList<EventRecord> records;
         records.reserve(changes.size());
         QList<QPair<QString, QString>> touched;
+        QSet<QPair<QString, QString>> seen;
         const QDateTime now = QDateTime::currentDateTimeUtc();
         for (const protocol::VariableChanged& change : changes) {
             records.append(EventRecord { now, EventKind::Variable,
@@ -604,8 +600,10 @@ void BrokerConnection::flush()
             root.length = quint64(change.value.size());
             root.size = root.length;
             const QPair<QString, QString> key { change.tenant, change.service };
-            if (!touched.contains(key))
+            if (!seen.contains(key)) {
+                seen.insert(key);
                 touched.append(key);
+            }
         }
         m_events->append(records);
         for (const auto& [tenant, service] : touched) {

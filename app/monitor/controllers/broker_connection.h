@@ -138,7 +138,6 @@ private:
     // Pushes wait here for the next turn of the event loop: a burst is applied once.
     QTimer m_flushTimer;
     QList<ServiceStatsUpdate> m_pendingStats;
-    QHash<QPair<QString, QString>, qsizetype> m_pendingStatsIndex;
     QList<protocol::VariableChanged> m_pendingVariables;
 };
 
