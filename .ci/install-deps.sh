@@ -5,6 +5,7 @@ set -euo pipefail
 packages=(
   cmake ninja-build g++ dpkg-dev file pkg-config
   qt6-base-dev qt6-websockets-dev qt6-declarative-dev qt6-charts-dev qt6-qpa-plugins libqt6svg6
+  qtkeychain-qt6-dev
   libqt6sql6-sqlite
   qml6-module-qtqml qml6-module-qtqml-models qml6-module-qtqml-workerscript
   qml6-module-qtquick qml6-module-qtquick-window qml6-module-qtquick-controls
