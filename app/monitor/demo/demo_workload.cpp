@@ -452,7 +452,8 @@ QList<qint64> DemoWorkload::workerPids() const
 {
     QList<qint64> pids;
     for (const auto& worker : m_workers) {
-        if (worker->pid > 0 && worker->process->state() != QProcess::NotRunning)
+        // A killed worker may not be reaped yet, but it is not running any more.
+        if (worker->pid > 0 && !worker->killed && worker->process->state() != QProcess::NotRunning)
             pids.append(worker->pid);
     }
     return pids;

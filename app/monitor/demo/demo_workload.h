@@ -70,7 +70,7 @@ public:
 
     bool isRunning() const; // between started() and stop()
     QString errorString() const;
-    QList<qint64> workerPids() const; // of the workers running now
+    QList<qint64> workerPids() const; // of the workers running now (not those killed)
 
 signals:
     void started();
