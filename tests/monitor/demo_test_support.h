@@ -9,6 +9,7 @@
 #include <QCoreApplication>
 #include <QDeadlineTimer>
 #include <QEventLoop>
+#include <QFile>
 #include <QSignalSpy>
 #include <QTest>
 
@@ -86,5 +87,20 @@ template <class F> bool waitUntil(F&& condition, int timeoutMs = kWaitMs)
 
 // True while `pid` names a process, zombies included (a zombie is a child nobody reaped).
 inline bool pidExists(qint64 pid) { return pid > 0 && (::kill(pid_t(pid), 0) == 0 || errno == EPERM); }
+
+// True while `pid` runs: not gone, and not a zombie (an orphan's zombie may wait for a reaper that
+// never comes, e.g. in a container whose first process does not reap).
+inline bool processRunning(qint64 pid)
+{
+    QFile stat(QStringLiteral("/proc/%1/stat").arg(pid));
+    if (!stat.open(QIODevice::ReadOnly))
+        return false;
+    const QByteArray text = stat.readAll();
+    const qsizetype close = text.lastIndexOf(')');
+    if (close < 0 || close + 2 >= text.size())
+        return false;
+    const char state = text.at(close + 2);
+    return state != 'Z' && state != 'X';
+}
 
 } // namespace commy::monitor::test

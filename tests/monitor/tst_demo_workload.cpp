@@ -2,19 +2,28 @@
 // tenants and services of its plan appear in GetTree with their variables and container roots of
 // every kind, the variables keep changing, the workers are alive in GetProcesses with fresh
 // heartbeats, a worker it kills turns dead and gets a replacement, its own cleanup frees the dead
-// slot, and destroying it leaves no worker process behind (and the broker's directory goes too).
+// slot, rapid kills leave every root readable, destroying it leaves no worker process behind (and
+// the broker's directory goes too), and a SIGKILLed parent's workers exit on their own (its
+// abandoned directory is removed by the next demo broker).
 
 #include <monitor/demo/demo_workload.h>
 #include <monitor/demo/embedded_broker.h>
 
 #include "demo_test_support.h"
 
+#include <QDir>
 #include <QElapsedTimer>
 #include <QFileInfo>
+#include <QProcess>
+#include <QScopeGuard>
 #include <QSet>
+#include <QTemporaryDir>
 #include <QtTest>
 
+#include <algorithm>
 #include <memory>
+
+#include <csignal>
 
 using namespace commy::monitor;
 using namespace commy::monitor::test;
@@ -337,6 +346,69 @@ private slots:
         // They exited cleanly: detached, so no slot is left behind in any region.
         for (const auto& planned : DemoWorkload::plan())
             QVERIFY(workersIn(planned.tenant, planned.service).empty());
+    }
+
+    // The parent holds its workers' stdin pipes: however it dies, they see end of file and exit.
+    void killedParentTakesItsWorkersWithIt()
+    {
+        // Its broker's directory goes where this test can look for it afterwards.
+        QTemporaryDir parentTemp;
+        QVERIFY(parentTemp.isValid());
+        QProcess parent;
+        QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+        environment.insert(QStringLiteral("TMPDIR"), parentTemp.path());
+        parent.setProcessEnvironment(environment);
+        parent.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+        QList<qint64> pids;
+        QString brokerDir;
+        auto cleanUp = qScopeGuard([&] {
+            parent.kill();
+            parent.waitForFinished(kWaitMs);
+            for (qint64 pid : std::as_const(pids))
+                ::kill(pid_t(pid), SIGKILL);
+        });
+        parent.start(workerProgram(), { QStringLiteral("--demo-parent") });
+        QVERIFY(parent.waitForStarted(kWaitMs));
+        bool ready = false;
+        QVERIFY(waitUntil([&] {
+            while (parent.canReadLine()) {
+                const QString line = QString::fromUtf8(parent.readLine()).trimmed();
+                if (line.startsWith(QLatin1String("dir ")))
+                    brokerDir = line.mid(4);
+                else if (line.startsWith(QLatin1String("worker ")))
+                    pids.append(line.mid(7).toLongLong());
+                else if (line == QLatin1String("ready"))
+                    ready = true;
+            }
+            return ready || parent.state() == QProcess::NotRunning;
+        }));
+        QVERIFY(ready);
+        QCOMPARE(pids.size(), expectedWorkers());
+        QVERIFY(brokerDir.startsWith(parentTemp.path() + QStringLiteral("/commy-monitor-demo-")));
+        for (qint64 pid : std::as_const(pids))
+            QVERIFY(processRunning(pid));
+
+        parent.kill();
+        QVERIFY(parent.waitForFinished(kWaitMs));
+        QElapsedTimer timer;
+        timer.start();
+        QVERIFY(waitUntil(
+            [&] { return std::none_of(pids.begin(), pids.end(), [](qint64 pid) { return processRunning(pid); }); }));
+        qInfo("%lld workers ended %lld ms after their parent was killed", qint64(pids.size()), timer.elapsed());
+
+        // The killed broker could not remove its directory; the next demo broker there does.
+        const QString abandoned = QFileInfo(brokerDir).absolutePath();
+        QVERIFY(QFileInfo(abandoned).isDir());
+        EmbeddedBroker live;
+        live.setParentDirectory(parentTemp.path());
+        QVERIFY2(live.start(), qPrintable(live.errorString()));
+        QVERIFY(!QFileInfo::exists(abandoned));
+        // A live broker's directory is kept.
+        EmbeddedBroker next;
+        next.setParentDirectory(parentTemp.path());
+        QVERIFY2(next.start(), qPrintable(next.errorString()));
+        QVERIFY(QFileInfo(live.dataDir()).isDir());
+        QCOMPARE(QDir(parentTemp.path()).entryList(QDir::Dirs | QDir::NoDotAndDotDot).size(), 2);
     }
 
     void startFailsWithAWrongKey()

@@ -4,7 +4,9 @@
 #include <commy/broker/websocket_server.h>
 
 #include <QDir>
+#include <QFileInfo>
 #include <QHostAddress>
+#include <QLockFile>
 #include <QTemporaryDir>
 
 namespace commy::monitor {
@@ -13,6 +15,9 @@ namespace {
 
 // The demo's tokens outlive any demo session: nobody is there to refresh them.
 constexpr qint64 kDemoTokenTtlMs = qint64(7) * 24 * 60 * 60 * 1000;
+
+const QLatin1String kDirectoryPrefix("commy-monitor-demo-");
+const QLatin1String kOwnerLock("owner.lock");
 
 } // namespace
 
@@ -34,9 +39,14 @@ bool EmbeddedBroker::start()
         return false;
     };
 
-    m_dir = std::make_unique<QTemporaryDir>(QDir::tempPath() + QStringLiteral("/commy-monitor-demo-XXXXXX"));
+    removeAbandonedDirectories();
+    const QString parent = m_parentDirectory.isEmpty() ? QDir::tempPath() : m_parentDirectory;
+    m_dir = std::make_unique<QTemporaryDir>(parent + QLatin1Char('/') + kDirectoryPrefix + QStringLiteral("XXXXXX"));
     if (!m_dir->isValid())
         return fail(tr("Cannot create a temporary directory for the demo broker: %1").arg(m_dir->errorString()));
+    m_ownerLock = std::make_unique<QLockFile>(m_dir->filePath(kOwnerLock));
+    if (!m_ownerLock->tryLock(0))
+        return fail(tr("Cannot lock the demo broker's directory %1").arg(m_dir->path()));
 
     broker::BrokerOptions options;
     options.dataDir = m_dir->filePath(QStringLiteral("data"));
@@ -76,6 +86,7 @@ void EmbeddedBroker::stop()
         m_broker->flush();
         m_broker.reset();
     }
+    m_ownerLock.reset(); // unlocks (removes the lock file)
     if (m_dir) {
         m_dir->remove();
         m_dir.reset();
@@ -83,6 +94,29 @@ void EmbeddedBroker::stop()
     m_url.clear();
     m_adminKey.clear();
     m_dataDir.clear();
+}
+
+void EmbeddedBroker::setParentDirectory(const QString& path) { m_parentDirectory = path; }
+
+void EmbeddedBroker::removeAbandonedDirectories() const
+{
+    const QDir parent(m_parentDirectory.isEmpty() ? QDir::tempPath() : m_parentDirectory);
+    const QStringList candidates
+        = parent.entryList({ kDirectoryPrefix + QLatin1Char('*') }, QDir::Dirs | QDir::NoDotAndDotDot);
+    for (const QString& name : candidates) {
+        const QString path = parent.filePath(name);
+        // No lock file: not a demo directory, or one whose owner is still setting it up.
+        if (!QFileInfo::exists(path + QLatin1Char('/') + kOwnerLock))
+            continue;
+        // QLockFile takes over a lock whose process (pid and program name) no longer exists: the
+        // owner is gone. A live owner keeps it, whichever user or session it runs in.
+        QLockFile lock(path + QLatin1Char('/') + kOwnerLock);
+        lock.setStaleLockTime(0); // the owner's liveness decides, not the lock file's age
+        if (!lock.tryLock(0))
+            continue;
+        lock.unlock();
+        QDir(path).removeRecursively();
+    }
 }
 
 bool EmbeddedBroker::isRunning() const { return m_server && m_server->isListening(); }

@@ -4,6 +4,9 @@
 // a free port, its data in a temporary directory, and a server_admin key made for it. It lives on the
 // thread that created it and serves from that thread's event loop. Destroying it (or stop()) closes
 // every connection, flushes the regions and removes the directory.
+//
+// A process that dies without running destructors leaves its directory behind; each directory holds
+// a lock file naming its owner, and start() removes the directories whose owner is gone.
 
 #include <QObject>
 #include <QString>
@@ -12,6 +15,7 @@
 #include <memory>
 
 QT_BEGIN_NAMESPACE
+class QLockFile;
 class QTemporaryDir;
 QT_END_NAMESPACE
 
@@ -28,8 +32,9 @@ public:
     explicit EmbeddedBroker(QObject* parent = nullptr);
     ~EmbeddedBroker() override;
 
-    // Creates the directory, opens the broker, makes the admin key and starts listening. False, with
-    // the reason in errorString(), when any step fails (nothing is left running then).
+    // Removes the directories of demo brokers whose processes are gone, creates its own, opens the broker, makes the
+    // admin key and starts listening. False, with the reason in errorString(), when any step fails (nothing is left
+    // running then).
     bool start();
     void stop();
     bool isRunning() const;
@@ -39,8 +44,15 @@ public:
     QString dataDir() const; // the broker's data directory, inside the temporary directory
     QString errorString() const;
 
+    // What start() creates directories in, QDir::tempPath() unless set (for tests).
+    void setParentDirectory(const QString& path);
+
 private:
+    void removeAbandonedDirectories() const;
+
+    QString m_parentDirectory;
     std::unique_ptr<QTemporaryDir> m_dir;
+    std::unique_ptr<QLockFile> m_ownerLock;
     std::unique_ptr<broker::Broker> m_broker;
     std::unique_ptr<broker::WebSocketServer> m_server;
     QUrl m_url;
