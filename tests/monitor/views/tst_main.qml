@@ -1,0 +1,138 @@
+import QtQuick
+import QtTest
+import Commy.Monitor
+import Commy.Monitor.Views
+
+TestCase {
+    id: testCase
+    name: "Main"
+    when: windowShown
+
+    Component {
+        id: mainComponent
+        Main {
+            width: 1440
+            height: 900
+        }
+    }
+
+    function init() {
+        failOnWarning(/.*/)
+        Theme.mode = "light"
+    }
+    function cleanup() {
+        Theme.mode = "system"
+    }
+
+    function findRow(tree, name) {
+        for (let row = 0; row < tree.rows; ++row) {
+            const item = tree.itemAtCell(Qt.point(0, row))
+            if (item && item.name === name)
+                return item
+        }
+        return null
+    }
+
+    function test_loadsAndShowsTheHierarchy() {
+        const window = createTemporaryObject(mainComponent, testCase, { monitor: fixture.monitor })
+        verify(window)
+        const tree = findChild(window.contentItem, "hierarchyTree")
+        verify(tree)
+        // Brokers open to show their tenants.
+        tryVerify(() => findRow(tree, "acme") !== null)
+        verify(findRow(tree, "local") !== null)
+        verify(findRow(tree, "staging") !== null)
+        compare(window.currentView, "overview")
+        const summary = findChild(window.contentItem.parent, "brokerSummary")
+        verify(summary)
+    }
+
+    function test_selectingOpensTheMatchingView() {
+        const window = createTemporaryObject(mainComponent, testCase, { monitor: fixture.monitor })
+        const tree = findChild(window.contentItem, "hierarchyTree")
+        tryVerify(() => findRow(tree, "acme") !== null)
+        tree.expandRecursively()
+        tryVerify(() => findRow(tree, "orders") !== null)
+        mouseClick(findRow(tree, "orders"))
+        compare(fixture.monitor.lastCall, "select local/acme/orders")
+        compare(window.currentView, "region")
+        fixture.monitor.select(["local", "acme", "orders", "prices"])
+        compare(window.currentView, "container")
+        fixture.monitor.select(["local", "acme"])
+        compare(window.currentView, "overview")
+        fixture.monitor.select(["local", "acme", "orders"])
+    }
+
+    function test_viewSwitcherAndBrokers() {
+        const window = createTemporaryObject(mainComponent, testCase, { monitor: fixture.monitor })
+        mouseClick(findChild(window.contentItem.parent, "viewButton_heartbeats"))
+        compare(window.currentView, "heartbeats")
+        window.currentView = "brokers"
+        compare(window.currentView, "heartbeats")
+        tryVerify(() => window.brokersDialog.opened)
+        window.brokersDialog.close()
+        tryVerify(() => !window.brokersDialog.visible)
+    }
+
+    function test_filterNarrowsTheTree() {
+        const window = createTemporaryObject(mainComponent, testCase, { monitor: fixture.monitor })
+        const tree = findChild(window.contentItem, "hierarchyTree")
+        tryVerify(() => findRow(tree, "acme") !== null)
+        window.hierarchyPane.filterText = "telemetry"
+        tryVerify(() => findRow(tree, "telemetry") !== null)
+        tryVerify(() => findRow(tree, "acme") === null)
+        verify(findRow(tree, "globex") !== null)
+        window.hierarchyPane.filterText = ""
+        tryVerify(() => findRow(tree, "acme") !== null)
+    }
+
+    function test_screenshots() {
+        const window = createTemporaryObject(mainComponent, testCase, { monitor: fixture.monitor })
+        const tree = findChild(window.contentItem, "hierarchyTree")
+        tryVerify(() => findRow(tree, "acme") !== null)
+        tree.expand(1) // acme
+        for (const view of ["overview", "region", "heartbeats", "container", "events"]) {
+            window.currentView = view
+            if (view === "region" || view === "heartbeats")
+                fixture.monitor.select(["local", "acme", "orders"])
+            window.currentView = view
+            const light = fixture.grab(window, "main-" + view + "-light")
+            verify(light.colours > 20, view + ": " + JSON.stringify(light))
+        }
+        Theme.mode = "dark"
+        for (const view of ["overview", "region"]) {
+            window.currentView = view
+            const dark = fixture.grab(window, "main-" + view + "-dark")
+            verify(dark.colours > 20, view + ": " + JSON.stringify(dark))
+        }
+    }
+
+    function test_themeToggleOverridesTheSystem() {
+        const window = createTemporaryObject(mainComponent, testCase, { monitor: fixture.monitor })
+        Theme.mode = "system"
+        // The offscreen platform's palette is light.
+        verify(!Theme.systemDark)
+        verify(!Theme.dark)
+        const toggle = findChild(window.contentItem.parent, "themeToggle")
+        mouseClick(toggle)
+        compare(Theme.mode, "dark")
+        verify(Theme.dark)
+        compare(String(window.color), String(Theme.window))
+        mouseClick(toggle)
+        compare(Theme.mode, "light")
+        verify(!Theme.dark)
+    }
+
+    function test_windowGeometryIsRemembered() {
+        const first = mainComponent.createObject(testCase, { monitor: fixture.monitor })
+        first.width = 1234
+        first.height = 777
+        first.destroy()
+        tryVerify(() => first === null || first.width === undefined)
+        const second = createTemporaryObject(mainComponent, testCase, { monitor: fixture.monitor })
+        compare(second.width, 1234)
+        compare(second.height, 777)
+        second.width = 1440
+        second.height = 900
+    }
+}
