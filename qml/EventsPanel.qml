@@ -121,6 +121,7 @@ Panel {
 
             onCountChanged: if (panel.autoScroll) Qt.callLater(positionViewAtEnd)
             onHeightChanged: if (panel.autoScroll) Qt.callLater(positionViewAtEnd)
+            onVisibleChanged: if (visible && panel.autoScroll) Qt.callLater(positionViewAtEnd)
             Component.onCompleted: positionViewAtEnd()
 
             delegate: Rectangle {

@@ -7,6 +7,8 @@ ChartView {
     id: chart
 
     property var history: []
+    property alias usageSeries: usageSeries
+    property alias fragmentationSeries: fragmentationSeries
 
     antialiasing: true
     backgroundColor: Theme.surface
@@ -63,23 +65,54 @@ ChartView {
         usageSeries.clear()
         fragmentationSeries.clear()
         const samples = history || []
-        const now = Date.now()
         if (samples.length === 0) {
+            const now = Date.now()
             timeAxis.min = new Date(now - 60000)
             timeAxis.max = new Date(now)
             return
         }
-        for (let i = 0; i < samples.length; ++i) {
+        appendFrom(samples, 0)
+    }
+
+    function appendFrom(samples, first) {
+        for (let i = first; i < samples.length; ++i) {
             const sample = samples[i]
             usageSeries.append(sample.time, sample.usage * 100)
             fragmentationSeries.append(sample.time, sample.fragmentation * 100)
         }
-        const first = samples[0].time
-        const last = samples[samples.length - 1].time
-        timeAxis.min = new Date(first)
-        timeAxis.max = new Date(Math.max(last, first + 1000))
+        const start = samples[0].time
+        const end = samples[samples.length - 1].time
+        timeAxis.min = new Date(start)
+        timeAxis.max = new Date(Math.max(end, start + 1000))
     }
 
-    onHistoryChanged: rebuild()
+    // A new sample usually just slides the window by one: append what is new and drop what fell out,
+    // rather than redrawing 300 points a second. Anything else (another region) is a rebuild.
+    function update() {
+        const samples = history || []
+        const shown = usageSeries.count
+        if (samples.length === 0 || shown === 0 || usageSeries.at(0).x > samples[0].time) {
+            rebuild()
+            return
+        }
+        const lastShown = usageSeries.at(shown - 1).x
+        let first = samples.length
+        while (first > 0 && samples[first - 1].time > lastShown)
+            --first
+        if (first === 0 || samples[first - 1].time !== lastShown) {
+            rebuild()
+            return
+        }
+        let stale = 0
+        while (stale < shown && usageSeries.at(stale).x < samples[0].time)
+            ++stale
+        if (stale > 0) {
+            usageSeries.removePoints(0, stale)
+            fragmentationSeries.removePoints(0, stale)
+        }
+        appendFrom(samples, first)
+    }
+
+    onHistoryChanged: update()
     Component.onCompleted: rebuild()
 }

@@ -104,6 +104,7 @@ Item {
                 title: qsTr("History")
                 subtitle: qsTr("last %1").arg(Format.plural((view.region.history || []).length, qsTr("sample"), qsTr("samples")))
                 HistoryChart {
+                    objectName: "historyChart"
                     anchors.fill: parent
                     history: view.region.history
                 }

@@ -7,6 +7,7 @@
 #include <QRandomGenerator>
 #include <QRegularExpression>
 #include <QSet>
+#include <QTest>
 #include <QTimer>
 
 #include <cmath>
@@ -441,6 +442,18 @@ QVariantMap ViewsFixture::grab(QObject* windowOrItem, const QString& name) const
     }
     return { { QStringLiteral("path"), path }, { QStringLiteral("width"), image.width() },
         { QStringLiteral("height"), image.height() }, { QStringLiteral("colours"), int(colours.size()) } };
+}
+
+bool ViewsFixture::keyClick(QObject* window, int key, int modifiers) const
+{
+    auto* quickWindow = qobject_cast<QQuickWindow*>(window);
+    if (!quickWindow)
+        return false;
+    quickWindow->requestActivate();
+    if (!QTest::qWaitForWindowActive(quickWindow))
+        return false;
+    QTest::keyClick(quickWindow, Qt::Key(key), Qt::KeyboardModifiers(modifiers));
+    return true;
 }
 
 } // namespace commy::monitor::test

@@ -246,6 +246,8 @@ public:
     // Renders the window of `windowOrItem` to <screenshot dir>/<name>.png. Returns {path, width, height,
     // colours (distinct colours in a sample grid)}; {} when it cannot.
     Q_INVOKABLE QVariantMap grab(QObject* windowOrItem, const QString& name) const;
+    // Activates `window` and types a key into it (a TestCase's keyClick goes to the test's own window).
+    Q_INVOKABLE bool keyClick(QObject* window, int key, int modifiers) const;
 
 private:
     FakeMonitor m_monitor;

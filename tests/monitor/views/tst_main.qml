@@ -74,6 +74,25 @@ TestCase {
         tryVerify(() => !window.brokersDialog.visible)
     }
 
+    function test_keyboardShortcuts() {
+        const window = createTemporaryObject(mainComponent, testCase, { monitor: fixture.monitor })
+        verify(fixture.keyClick(window, Qt.Key_3, Qt.ControlModifier))
+        compare(window.currentView, "heartbeats")
+        verify(fixture.keyClick(window, Qt.Key_5, Qt.ControlModifier))
+        compare(window.currentView, "events")
+        verify(fixture.keyClick(window, Qt.Key_1, Qt.ControlModifier))
+        compare(window.currentView, "overview")
+        const refreshes = fixture.monitor.region.refreshCount
+        verify(fixture.keyClick(window, Qt.Key_F5, Qt.NoModifier))
+        compare(fixture.monitor.region.refreshCount, refreshes + 1)
+        verify(fixture.keyClick(window, Qt.Key_F, Qt.ControlModifier))
+        const filter = findChild(window.contentItem, "hierarchyFilter")
+        tryVerify(() => filter.activeFocus)
+        verify(fixture.keyClick(window, Qt.Key_B, Qt.ControlModifier))
+        tryVerify(() => window.brokersDialog.opened)
+        window.brokersDialog.close()
+    }
+
     function test_filterNarrowsTheTree() {
         const window = createTemporaryObject(mainComponent, testCase, { monitor: fixture.monitor })
         const tree = findChild(window.contentItem, "hierarchyTree")

@@ -53,6 +53,28 @@ TestCase {
         compare(map.zoom, 1)
     }
 
+    function test_historySlidesWithNewSamples() {
+        const host = createTemporaryObject(hostComponent, testCase)
+        const chart = findChild(host.view, "historyChart")
+        const region = fixture.monitor.region
+        const original = region.history
+        compare(chart.usageSeries.count, 300)
+        const samples = original.slice(1)
+        const last = samples[samples.length - 1]
+        samples.push({ time: last.time + 1000, usage: 0.7, fragmentation: 0.4 })
+        region.history = samples
+        compare(chart.usageSeries.count, 300)
+        compare(chart.usageSeries.at(0).x, samples[0].time)
+        compare(chart.usageSeries.at(299).x, last.time + 1000)
+        fuzzyCompare(chart.usageSeries.at(299).y, 70, 1e-9)
+        fuzzyCompare(chart.fragmentationSeries.at(299).y, 40, 1e-9)
+        // Another region's history: rebuilt.
+        region.history = original.slice(0, 10)
+        compare(chart.usageSeries.count, 10)
+        region.history = original
+        compare(chart.usageSeries.count, 300)
+    }
+
     function test_refreshAndInactive() {
         const host = createTemporaryObject(hostComponent, testCase)
         const region = fixture.monitor.region
