@@ -2,6 +2,7 @@ import QtQuick
 import QtQuick.Layouts
 import QtQuick.Controls.Fusion
 import QtQuick.Dialogs
+import QtQml.Models
 import Commy.Monitor
 import "format.js" as Format
 
@@ -16,6 +17,8 @@ Panel {
     property alias list: eventList
     property alias exportDialog: exportDialog
     property string exportMessage
+    readonly property bool wide: width >= 1060
+    readonly property int sourceWidth: Math.max(140, Math.min(240, width * 0.26))
 
     // Indexed by EventKind.
     readonly property var kinds: [
@@ -29,7 +32,33 @@ Panel {
     title: qsTr("Events")
     subtitle: qsTr("%1 of %2").arg(eventList.count).arg(monitor.events.count)
     tools: [
+        // The kinds as check boxes when there is room, else in a menu.
+        ToolButton {
+            objectName: "kindMenuButton"
+            visible: !panel.wide
+            text: qsTr("Kinds ▾")
+            font.pixelSize: 11
+            implicitHeight: 26
+            onClicked: kindMenu.popup()
+            Menu {
+                id: kindMenu
+                objectName: "kindMenu"
+            }
+            Instantiator {
+                model: panel.kinds
+                delegate: MenuItem {
+                    required property var modelData
+                    text: modelData.label
+                    checkable: true
+                    checked: (panel.filter.kinds & (1 << modelData.kind)) !== 0
+                    onToggled: panel.filter.setKindShown(modelData.kind, checked)
+                }
+                onObjectAdded: (index, object) => kindMenu.insertItem(index, object)
+                onObjectRemoved: (index, object) => kindMenu.removeItem(object)
+            }
+        },
         Row {
+            visible: panel.wide
             spacing: 0
             Repeater {
                 model: panel.kinds
@@ -47,7 +76,7 @@ Panel {
         TextField {
             id: textFilter
             objectName: "eventTextFilter"
-            width: 180
+            width: panel.wide ? 180 : 130
             implicitHeight: 26
             font.pixelSize: 11
             placeholderText: qsTr("Filter text")
@@ -100,7 +129,7 @@ Panel {
                 }
                 HeaderCell {
                     text: qsTr("Source")
-                    Layout.preferredWidth: 240
+                    Layout.preferredWidth: panel.sourceWidth
                 }
                 HeaderCell {
                     text: qsTr("Event")
@@ -168,7 +197,7 @@ Panel {
                     }
                     Label {
                         text: eventRow.source
-                        Layout.preferredWidth: 240
+                        Layout.preferredWidth: panel.sourceWidth
                         elide: Text.ElideMiddle
                         color: Theme.text
                         font.pixelSize: 12

@@ -148,11 +148,23 @@ Panel {
                 running: panel.region.blockMapLoading
                 visible: running
             }
-            Label {
+            Rectangle {
                 anchors.centerIn: parent
                 visible: panel.region.blockMapError !== ""
-                text: qsTr("Cannot read the block map: %1").arg(panel.region.blockMapError)
-                color: Theme.bad
+                width: Math.min(parent.width - 40, errorLabel.implicitWidth + 32)
+                height: errorLabel.implicitHeight + 20
+                radius: Theme.radius
+                color: Theme.surface
+                border.color: Theme.bad
+                Label {
+                    id: errorLabel
+                    objectName: "blockMapError"
+                    anchors.centerIn: parent
+                    width: Math.min(implicitWidth, parent.width - 32)
+                    elide: Text.ElideRight
+                    text: qsTr("Cannot read the block map: %1").arg(panel.region.blockMapError)
+                    color: Theme.bad
+                }
             }
         }
 

@@ -70,4 +70,19 @@ TestCase {
         dialog.reject()
         tryVerify(() => !dialog.visible)
     }
+
+    function test_narrowPanelPutsKindsInAMenu() {
+        const host = createTemporaryObject(hostComponent, testCase, { width: 700 })
+        const button = findChild(host.panel, "kindMenuButton")
+        verify(button.visible)
+        verify(!findChild(host.panel, "kind_Variables").visible)
+        const menu = findChild(host.panel, "kindMenu")
+        compare(menu.count, 5)
+        mouseClick(button)
+        tryVerify(() => menu.opened)
+        mouseClick(menu.itemAt(4)) // Errors
+        verify(!filter.isKindShown(Monitor.Error))
+        compare(findChild(host.panel, "eventList").count, 11)
+        fixture.grab(host, "events-panel-narrow")
+    }
 }

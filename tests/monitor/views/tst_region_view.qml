@@ -85,6 +85,9 @@ TestCase {
         fixture.grab(host, "region-view-inactive")
         region.active = true
         region.blockMapError = "the broker is gone"
+        const error = findChild(host.view, "blockMapError")
+        verify(error.visible)
+        compare(error.text, "Cannot read the block map: the broker is gone")
         fixture.grab(host, "region-view-map-error")
         region.blockMapError = ""
     }
