@@ -26,12 +26,37 @@ Item {
     readonly property string selectedKey: monitor.selectedPath ? monitor.selectedPath.join("/") : ""
     readonly property var columnTitles: [qsTr("Name"), qsTr("Contents"), qsTr("Size"), qsTr("Used"), qsTr("Usage"),
                                          qsTr("Fragmentation")]
-    readonly property var fixedWidths: [0, 150, 100, 100, 170, 120]
+    readonly property var fixedWidths: [0, 200, 100, 100, 170, 120]
     function columnWidth(column) {
         if (column > 0)
             return fixedWidths[column]
         const rest = fixedWidths.reduce((a, b) => a + b, 0)
         return Math.max(220, table.width - rest)
+    }
+
+    // Brokers open to their services; past a few hundred tenants only to the tenants.
+    Timer {
+        id: expandTable
+        interval: 0
+        onTriggered: {
+            let tenants = 0
+            for (let i = 0; i < brokerCards.count; ++i) {
+                const card = brokerCards.itemAt(i)
+                if (card)
+                    tenants += card.tenantCount
+            }
+            table.expandRecursively(-1, tenants > 200 ? 1 : 2)
+        }
+    }
+    Connections {
+        target: view.monitor.hierarchyFilter
+        function onRowsInserted(parent, first, last) {
+            if (!parent || !parent.valid)
+                expandTable.restart()
+        }
+        function onModelReset() {
+            expandTable.restart()
+        }
     }
 
     function contentsOf(node) {
@@ -67,6 +92,7 @@ Item {
             spacing: 12
 
             Repeater {
+                id: brokerCards
                 model: view.monitor.hierarchy
 
                 delegate: Rectangle {
@@ -243,7 +269,7 @@ Item {
                     columnWidthProvider: column => view.columnWidth(column)
                     onWidthChanged: forceLayout()
                     ScrollBar.vertical: ScrollBar {}
-                    Component.onCompleted: expandRecursively(-1, 2)
+                    Component.onCompleted: expandTable.start()
 
                     delegate: Rectangle {
                         id: cell

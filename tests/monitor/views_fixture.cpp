@@ -414,6 +414,25 @@ void FakeMonitor::select(const QStringList& path)
     emit selectedPathChanged();
 }
 
+void FakeMonitor::addBroker(const QString& id, int tenants, int services)
+{
+    BrokerSnapshot broker;
+    broker.id = id;
+    broker.url = QStringLiteral("ws://127.0.0.1:1/") + id;
+    broker.version = QStringLiteral("0.1.0");
+    for (int t = 0; t < tenants; ++t) {
+        TenantSnapshot tenant { QStringLiteral("t%1").arg(t), {} };
+        for (int s = 0; s < services; ++s) {
+            tenant.services.append({ QStringLiteral("s%1").arg(s),
+                statsOf(kMiB, double((t * 7 + s * 13) % 100) / 100, double((t + s) % 50) / 100, 64), {} });
+        }
+        broker.tenants.append(tenant);
+    }
+    m_hierarchy.setBroker(broker);
+}
+
+void FakeMonitor::removeBroker(const QString& id) { m_hierarchy.removeBroker(id); }
+
 ViewsFixture::ViewsFixture(QString screenshotDir, QObject* parent)
     : QObject(parent)
     , m_screenshotDir(std::move(screenshotDir))

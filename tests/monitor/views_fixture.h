@@ -212,6 +212,9 @@ public:
     Q_INVOKABLE void removeConnection(const QString& name);
     Q_INVOKABLE void reconnect(const QString& name);
     Q_INVOKABLE void select(const QStringList& path);
+    // Test hooks: a broker of `tenants` x `services` (named t0.., s0..) appears or goes.
+    Q_INVOKABLE void addBroker(const QString& id, int tenants, int services);
+    Q_INVOKABLE void removeBroker(const QString& id);
 
 signals:
     void changed();

@@ -126,6 +126,24 @@ TestCase {
         }
     }
 
+    // 1,000 tenants x 10 services: the window opens and renders in reasonable time (the figure is
+    // printed; the trees only create delegates for the rows on screen).
+    function test_largeHierarchy() {
+        fixture.monitor.addBroker("large", 1000, 10)
+        const started = Date.now()
+        const window = createTemporaryObject(mainComponent, testCase, { monitor: fixture.monitor })
+        const tree = findChild(window.contentItem, "hierarchyTree")
+        tryVerify(() => tree.rows > 1000)
+        fixture.grab(window, "main-large")
+        const elapsed = Date.now() - started
+        console.info("1000 x 10 hierarchy: window up and rendered in " + elapsed + " ms, " + tree.rows + " rows")
+        verify(elapsed < 20000, elapsed)
+        window.hierarchyPane.filterText = "t999"
+        tryVerify(() => tree.rows < 30)
+        window.hierarchyPane.filterText = ""
+        fixture.monitor.removeBroker("large")
+    }
+
     function test_themeToggleOverridesTheSystem() {
         const window = createTemporaryObject(mainComponent, testCase, { monitor: fixture.monitor })
         Theme.mode = "system"

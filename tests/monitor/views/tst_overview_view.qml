@@ -46,4 +46,16 @@ TestCase {
         const shot = fixture.grab(host, "overview-view")
         verify(shot.colours > 20, JSON.stringify(shot))
     }
+
+    function test_aBrokerThatArrivesLaterOpens() {
+        const host = createTemporaryObject(hostComponent, testCase)
+        const table = findChild(host.view, "overviewTable")
+        tryCompare(table, "rows", 13)
+        fixture.monitor.addBroker("lab", 2, 3)
+        // lab, its 2 tenants and their 6 services.
+        tryCompare(table, "rows", 22)
+        verify(cellNamed(table, "lab") !== null)
+        fixture.monitor.removeBroker("lab")
+        tryCompare(table, "rows", 13)
+    }
 }
