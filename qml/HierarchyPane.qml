@@ -75,6 +75,30 @@ Rectangle {
             columnWidthProvider: column => column === 0 ? tree.width : 0
             onWidthChanged: forceLayout()
             ScrollBar.vertical: ScrollBar {}
+            activeFocusOnTab: true
+
+            // The row of the selection, -1 when it is not shown.
+            function selectedRow() {
+                for (let row = topRow; row <= bottomRow; ++row) {
+                    const item = itemAtCell(Qt.point(0, row))
+                    if (item && item.selected)
+                        return row
+                }
+                return -1
+            }
+            function selectRow(row) {
+                if (row < 0 || row >= rows)
+                    return
+                positionViewAtRow(row, TableView.Contain)
+                forceLayout()
+                const item = itemAtCell(Qt.point(0, row))
+                if (item)
+                    pane.monitor.select(item.path)
+            }
+            Keys.onUpPressed: selectRow(Math.max(0, selectedRow() - 1))
+            Keys.onDownPressed: selectRow(selectedRow() + 1)
+            Keys.onRightPressed: if (selectedRow() >= 0) expand(selectedRow())
+            Keys.onLeftPressed: if (selectedRow() >= 0) collapse(selectedRow())
 
             delegate: Rectangle {
                 id: row
@@ -109,7 +133,10 @@ Rectangle {
                     id: hover
                 }
                 TapHandler {
-                    onTapped: pane.monitor.select(row.path)
+                    onTapped: {
+                        row.treeView.forceActiveFocus()
+                        pane.monitor.select(row.path)
+                    }
                     onDoubleTapped: row.treeView.toggleExpanded(row.row)
                 }
 

@@ -77,4 +77,22 @@ TestCase {
         host.pane.filterText = ""
         tryVerify(() => rowNamed(tree, "globex") !== null)
     }
+
+    function test_arrowKeysMoveTheSelection() {
+        const host = createTemporaryObject(hostComponent, testCase)
+        const tree = host.pane.tree
+        tryVerify(() => rowNamed(tree, "acme") !== null)
+        mouseClick(rowNamed(tree, "acme"))
+        verify(tree.activeFocus)
+        compare(fixture.monitor.lastCall, "select local/acme")
+        verify(fixture.keyClick(host, Qt.Key_Right, Qt.NoModifier))
+        tryVerify(() => rowNamed(tree, "orders") !== null)
+        verify(fixture.keyClick(host, Qt.Key_Down, Qt.NoModifier))
+        compare(fixture.monitor.lastCall, "select local/acme/orders")
+        verify(fixture.keyClick(host, Qt.Key_Up, Qt.NoModifier))
+        compare(fixture.monitor.lastCall, "select local/acme")
+        verify(fixture.keyClick(host, Qt.Key_Left, Qt.NoModifier))
+        tryVerify(() => rowNamed(tree, "orders") === null)
+        fixture.monitor.select(["local", "acme", "orders"])
+    }
 }
