@@ -1,6 +1,7 @@
 import QtQuick
 import QtQuick.Layouts
 import QtQuick.Controls.Fusion
+import QtQml.Models
 import Commy.Monitor
 import "format.js" as Format
 
@@ -13,6 +14,26 @@ Item {
     readonly property var region: monitor.region
     readonly property var processes: region.processes
     readonly property var sessions: region.sessions
+
+    // Each process's liveness, for the counts in the title.
+    Instantiator {
+        id: livenessOf
+        model: view.processes
+        delegate: QtObject {
+            required property int liveness
+        }
+    }
+    function countOf(liveness) {
+        let n = 0
+        for (let i = 0; i < livenessOf.count; ++i) {
+            const p = livenessOf.objectAt(i)
+            if (p && p.liveness === liveness)
+                ++n
+        }
+        return n
+    }
+    readonly property string livenessSummary: qsTr("%1 alive · %2 stale · %3 dead").arg(countOf(Monitor.Alive))
+        .arg(countOf(Monitor.Stale)).arg(countOf(Monitor.Dead))
 
     Placeholder {
         anchors.centerIn: parent
@@ -32,7 +53,8 @@ Item {
             SplitView.fillWidth: true
             SplitView.minimumWidth: 420
             title: qsTr("Processes")
-            subtitle: qsTr("%1 / %2 · %3 attached").arg(view.region.tenant).arg(view.region.service).arg(view.processes.count)
+            subtitle: qsTr("%1 / %2 · %3 attached · %4").arg(view.region.tenant).arg(view.region.service)
+                .arg(view.processes.count).arg(view.livenessSummary)
 
             ColumnLayout {
                 anchors.fill: parent

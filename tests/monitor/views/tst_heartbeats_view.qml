@@ -47,6 +47,7 @@ TestCase {
         compare(rowNamed(processes, "order-router").liveness, Monitor.Alive)
         // The sparkline has the model's recent ages.
         compare(dead.heartbeatHistory.length, 40)
+        compare(host.view.livenessSummary, "4 alive · 1 stale · 1 dead")
         const shot = fixture.grab(host, "heartbeats-view")
         verify(shot.colours > 20, JSON.stringify(shot))
     }
