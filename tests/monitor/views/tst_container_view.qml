@@ -54,4 +54,13 @@ TestCase {
         const shot = fixture.grab(host, "container-view")
         verify(shot.colours > 10, JSON.stringify(shot))
     }
+
+    function test_inactiveShowsAPlaceholder() {
+        const host = createTemporaryObject(hostComponent, testCase)
+        container.active = false
+        verify(!findChild(host.view, "containerTitle").visible)
+        fixture.grab(host, "container-view-inactive")
+        container.active = true
+        verify(findChild(host.view, "containerTitle").visible)
+    }
 }

@@ -51,4 +51,13 @@ TestCase {
         const shot = fixture.grab(host, "heartbeats-view")
         verify(shot.colours > 20, JSON.stringify(shot))
     }
+
+    function test_inactiveShowsAPlaceholder() {
+        const host = createTemporaryObject(hostComponent, testCase)
+        const region = fixture.monitor.region
+        region.active = false
+        verify(!findChild(host.view, "processList").visible)
+        region.active = true
+        verify(findChild(host.view, "processList").visible)
+    }
 }
