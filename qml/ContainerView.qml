@@ -216,7 +216,7 @@ Item {
             }
 
             Panel {
-                SplitView.preferredWidth: Math.max(320, view.width * 0.38)
+                SplitView.preferredWidth: 460
                 SplitView.minimumWidth: 240
                 title: qsTr("Value")
                 subtitle: view.currentRow < 0 ? qsTr("select an element")

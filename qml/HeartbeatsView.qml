@@ -202,7 +202,7 @@ Item {
         }
 
         Panel {
-            SplitView.preferredWidth: Math.max(320, view.width * 0.36)
+            SplitView.preferredWidth: 440
             SplitView.minimumWidth: 260
             title: qsTr("Sessions")
             subtitle: qsTr("%1 · %2").arg(view.region.brokerName).arg(Format.plural(view.sessions.count, qsTr("WebSocket client"), qsTr("WebSocket clients")))

@@ -111,7 +111,7 @@ Item {
             }
             Panel {
                 Layout.fillHeight: true
-                Layout.preferredWidth: Math.max(280, view.width * 0.36)
+                Layout.preferredWidth: 380
                 title: qsTr("Free block sizes")
                 HistogramBars {
                     anchors.fill: parent

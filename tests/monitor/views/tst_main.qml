@@ -33,6 +33,16 @@ TestCase {
         return null
     }
 
+    // QtCharts lays a chart out on a posted event after the view shows it: wait until its plot area
+    // has the chart's new size, then for the scene to be drawn once more.
+    function settle(window) {
+        const chart = findChild(window.contentItem, "historyChart")
+        if (window.currentView === "region" && chart) {
+            tryVerify(() => chart.plotArea.width > chart.width / 2)
+            wait(0)
+        }
+    }
+
     function test_loadsAndShowsTheHierarchy() {
         const window = createTemporaryObject(mainComponent, testCase, { monitor: fixture.monitor })
         verify(window)
@@ -115,12 +125,14 @@ TestCase {
             if (view === "region" || view === "heartbeats")
                 fixture.monitor.select(["local", "acme", "orders"])
             window.currentView = view
+            settle(window)
             const light = fixture.grab(window, "main-" + view + "-light")
             verify(light.colours > 20, view + ": " + JSON.stringify(light))
         }
         Theme.mode = "dark"
         for (const view of ["overview", "region"]) {
             window.currentView = view
+            settle(window)
             const dark = fixture.grab(window, "main-" + view + "-dark")
             verify(dark.colours > 20, view + ": " + JSON.stringify(dark))
         }

@@ -30,6 +30,10 @@ TestCase {
         verify(map)
         verify(map.blockMap.blockCount > 1000)
         tryVerify(() => map.renderTimeMs > 0)
+        // QtCharts lays the chart out on a posted event: wait for it before the screenshot.
+        const chart = findChild(host.view, "historyChart")
+        tryVerify(() => chart.plotArea.width > chart.width / 2)
+        wait(0)
         const shot = fixture.grab(host, "region-view")
         verify(shot.colours > 50, JSON.stringify(shot))
     }
