@@ -133,6 +133,8 @@ private slots:
         QVERIFY(waitUntil([&] { return processNamed("press-1").has_value(); }));
         const ProcessInfo process = *processNamed("press-1");
         QCOMPARE(qint64(process.pid), worker->processId());
+        QVERIFY(waitUntil([&] { return worker->canReadLine(); }));
+        QCOMPARE(worker->readLine().trimmed(), QByteArray("attached ") + QByteArray::number(process.slot));
         QVERIFY(waitUntil([&] { return allRootsPublished(); }));
         QVERIFY(waitUntil([&] { return blocksOwnedBy(process.slot) > 0; }));
 

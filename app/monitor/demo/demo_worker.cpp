@@ -53,11 +53,18 @@ public:
         action.sa_flags = 0; // no SA_RESTART: a waiting poll() returns at once
         sigaction(SIGTERM, &action, &m_previousTerm);
         sigaction(SIGINT, &action, &m_previousInt);
+        // The "attached" line goes to a pipe whose reader may be gone: that must not kill us
+        // before we have detached.
+        struct sigaction ignore = {};
+        ignore.sa_handler = SIG_IGN;
+        sigemptyset(&ignore.sa_mask);
+        sigaction(SIGPIPE, &ignore, &m_previousPipe);
     }
     ~StopSignals()
     {
         sigaction(SIGTERM, &m_previousTerm, nullptr);
         sigaction(SIGINT, &m_previousInt, nullptr);
+        sigaction(SIGPIPE, &m_previousPipe, nullptr);
     }
     StopSignals(const StopSignals&) = delete;
     StopSignals& operator=(const StopSignals&) = delete;
@@ -65,6 +72,7 @@ public:
 private:
     struct sigaction m_previousTerm = {};
     struct sigaction m_previousInt = {};
+    struct sigaction m_previousPipe = {};
 };
 
 // Waits up to `timeoutMs` for input on stdin and drains it; true once stdin is at end of file (or
@@ -372,11 +380,14 @@ int runDemoWorker(const QStringList& arguments)
         return 1;
     }
     Region& region = **opened;
-    if (auto attached = region.attach(name); !attached) {
-        std::fprintf(stderr, "demo worker %s: cannot attach: %s\n", name.c_str(), shm::errorMessage(attached.error()));
+    auto slot = region.attach(name);
+    if (!slot) {
+        std::fprintf(stderr, "demo worker %s: cannot attach: %s\n", name.c_str(), shm::errorMessage(slot.error()));
         return 1;
     }
     region.startHeartbeatThread(std::chrono::milliseconds(200));
+    std::printf("attached %u\n", *slot);
+    std::fflush(stdout);
 
     DemoWorker worker(region, name);
     std::mt19937 pace(std::random_device {}());

@@ -3,6 +3,7 @@
 #include <commy/client/broker_client.h>
 
 #include <QDeadlineTimer>
+#include <QElapsedTimer>
 #include <QProcess>
 #include <QRandomGenerator>
 #include <QTime>
@@ -126,6 +127,8 @@ struct VariableState {
     }
 };
 
+constexpr qint64 kMinAliveBeforeKillMs = 1000;
+
 QString describe(const protocol::Error& error)
 {
     return protocol::errorCodeName(error.code) + QLatin1String(": ") + error.message;
@@ -148,6 +151,7 @@ struct DemoWorkload::Worker {
     QString name;
     QProcess* process = nullptr;
     qint64 pid = 0;
+    QElapsedTimer attached; // valid once the worker reported its slot
     bool killed = false;
 };
 
@@ -306,9 +310,15 @@ void DemoWorkload::startWorker(std::size_t service)
     process->setProgram(m_workerProgram);
     process->setArguments({ QStringLiteral("--demo-worker"), target.regionPath, worker->name });
     // stdin stays the pipe QProcess opens: its end of file is how a worker learns we are gone.
-    process->setStandardOutputFile(QProcess::nullDevice());
+    // stdout says when it has attached; stderr (its complaints) goes where ours goes.
     process->setProcessChannelMode(QProcess::ForwardedErrorChannel);
     Worker* raw = worker.get();
+    connect(process, &QProcess::readyReadStandardOutput, this, [raw] {
+        while (raw->process->canReadLine()) {
+            if (raw->process->readLine().startsWith("attached "))
+                raw->attached.start();
+        }
+    });
     connect(process, &QProcess::started, this, [this, raw] {
         raw->pid = raw->process->processId();
         const Service& owner = *m_services[raw->service];
@@ -384,7 +394,9 @@ void DemoWorkload::killOne()
 {
     std::vector<Worker*> candidates;
     for (const auto& worker : m_workers) {
-        if (!worker->killed && worker->pid > 0 && worker->process->state() == QProcess::Running)
+        // Only a worker that has shown up alive for a moment: the monitor sees it live, then dead.
+        if (!worker->killed && worker->attached.isValid() && worker->attached.elapsed() >= kMinAliveBeforeKillMs
+            && worker->process->state() == QProcess::Running)
             candidates.push_back(worker.get());
     }
     if (!candidates.empty()) {

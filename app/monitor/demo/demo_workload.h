@@ -38,6 +38,7 @@ public:
     struct Options {
         std::chrono::milliseconds writeInterval { 300 }; // one variable of every service per interval
         // A worker is SIGKILLed after a random time in [killIntervalMin, killIntervalMax]; 0: never.
+        // Only workers attached for a second or more are picked (none: the turn passes).
         std::chrono::milliseconds killIntervalMin { 20000 };
         std::chrono::milliseconds killIntervalMax { 40000 };
         std::chrono::milliseconds replaceDelay { 4000 }; // from a worker's death to its replacement
