@@ -266,8 +266,9 @@ Rectangle {
             expandAfterFilter.restart()
         }
         function onRowsInserted(parent, first, last) {
-            // New brokers open to show their tenants.
-            if (!parent || !parent.valid)
+            // New brokers open to show their tenants (which arrive after the broker's row), and a small
+            // tree opens down to its services.
+            if (!parent || !parent.valid || !parent.parent.valid)
                 expandBrokers.restart()
         }
         function onModelReset() {
@@ -277,7 +278,11 @@ Rectangle {
     Timer {
         id: expandBrokers
         interval: 0
-        onTriggered: tree.expandRecursively(-1, 1)
+        onTriggered: {
+            tree.expandRecursively(-1, 1)
+            if (tree.rows <= 30)
+                tree.expandRecursively(-1, 2)
+        }
     }
     Component.onCompleted: expandBrokers.start()
 }

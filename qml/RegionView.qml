@@ -10,7 +10,8 @@ Item {
 
     required property var monitor
     readonly property var region: monitor.region
-    readonly property var stats: region.stats || ({})
+    // The controller carries the figures as its own properties; a stand-in may group them in `stats`.
+    readonly property var stats: region.stats || region
 
     Placeholder {
         anchors.centerIn: parent

@@ -51,6 +51,8 @@ void RegionController::setTarget(BrokerConnection* connection, const QString& te
     m_history.clear();
     const ServiceSnapshot* cached = connection ? connection->service(tenant, service) : nullptr;
     m_stats = cached ? cached->stats : RegionStats {};
+    // A tree's service carries no free-list figures: sample the history from the first full read.
+    m_statsComplete = false;
     m_timer.stop();
     if (connection) {
         m_lastStatus = int(connection->status());
@@ -115,6 +117,7 @@ void RegionController::tick()
 
 void RegionController::setStats(const RegionStats& stats)
 {
+    m_statsComplete = true;
     if (stats == m_stats)
         return;
     m_stats = stats;
@@ -123,7 +126,7 @@ void RegionController::setStats(const RegionStats& stats)
 
 void RegionController::sample()
 {
-    if (!m_connection)
+    if (!m_connection || !m_statsComplete)
         return;
     m_history.append(QVariantMap { { QStringLiteral("time"), QDateTime::currentMSecsSinceEpoch() },
         { QStringLiteral("usage"), m_stats.usage() }, { QStringLiteral("fragmentation"), m_stats.fragmentation } });

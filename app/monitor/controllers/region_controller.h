@@ -123,6 +123,7 @@ private:
     QString m_tenant;
     QString m_service;
     RegionStats m_stats;
+    bool m_statsComplete = false; // m_stats came from GetRegionStats or a StatsUpdate
     QVariantList m_history;
     BlockMap* m_blockMap;
     FreeBlockHistogramModel* m_histogram;
