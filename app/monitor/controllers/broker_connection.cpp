@@ -28,8 +28,11 @@ QString livenessText(protocol::Liveness liveness)
 
 bool isConnectionLoss(const protocol::Error& error)
 {
-    // The connection closed under the request: the reconnection reads everything again.
-    return error.code == protocol::ErrorCode::InternalError && error.message.contains(QLatin1String("connection"));
+    // The connection closed under the request (or the client was closed): a new connection reads
+    // everything again. BrokerClient says so with INTERNAL_ERROR and these words.
+    return error.code == protocol::ErrorCode::InternalError
+        && (error.message.contains(QLatin1String("connection")) || error.message.contains(QLatin1String("closed"))
+            || error.message.contains(QLatin1String("not connected")));
 }
 
 } // namespace
