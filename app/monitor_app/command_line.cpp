@@ -35,7 +35,9 @@ Expected<MonitorCommandLine, QString> parseMonitorCommandLine(
     const QCommandLineOption view(QStringLiteral("view"),
         QStringLiteral("The view to open: %1.").arg(monitorViewNames().join(QStringLiteral(", "))),
         QStringLiteral("NAME"));
-    parser.addOptions({ help, version, connect, key, demo, screenshot, view });
+    const QCommandLineOption timeout(QStringLiteral("timeout"),
+        QStringLiteral("How long --screenshot waits for the view's data (default 30)."), QStringLiteral("SECONDS"));
+    parser.addOptions({ help, version, connect, key, demo, screenshot, view, timeout });
 
     if (!parser.parse(arguments))
         return unexpected(parser.errorText());
@@ -77,6 +79,14 @@ Expected<MonitorCommandLine, QString> parseMonitorCommandLine(
     line.screenshotFile = parser.value(screenshot);
     if (parser.isSet(screenshot) && line.screenshotFile.isEmpty())
         return unexpected(QStringLiteral("--screenshot needs a file name"));
+    if (parser.isSet(timeout)) {
+        bool number = false;
+        line.screenshotTimeoutSeconds = parser.value(timeout).toInt(&number);
+        if (!number || line.screenshotTimeoutSeconds < 1 || line.screenshotTimeoutSeconds > 3600)
+            return unexpected(QStringLiteral("--timeout needs a number of seconds from 1 to 3600"));
+        if (line.screenshotFile.isEmpty())
+            return unexpected(QStringLiteral("--timeout only goes with --screenshot"));
+    }
     return line;
 }
 

@@ -18,6 +18,7 @@ struct MonitorCommandLine {
     QString key; // --key, or COMMY_KEY
     bool demo = false; // --demo: the embedded broker and its workload, whatever is configured
     QString screenshotFile; // --screenshot: render to this PNG and exit
+    int screenshotTimeoutSeconds = 30; // --timeout: how long --screenshot waits for the view's data
     QString view; // --view: the view to show (and render); empty: the window picks one for the selection
 };
 

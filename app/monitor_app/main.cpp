@@ -35,8 +35,7 @@ using namespace commy::monitor;
 
 namespace {
 
-constexpr int kScreenshotTimeoutMs = 30'000;
-constexpr int kHistoryForScreenshot = 5;
+constexpr int kHistoryForScreenshot = 3;
 
 // What `view` still waits for before --screenshot may render it; empty once its data has arrived.
 QString missingFor(const MonitorController& monitor, const QString& view)
@@ -138,7 +137,7 @@ int main(int argc, char* argv[])
     if (!commandLine->screenshotFile.isEmpty()) {
         capture = std::make_unique<WindowCapture>(
             window, [&monitor, view = commandLine->view] { return missingFor(monitor, view); },
-            commandLine->screenshotFile, kScreenshotTimeoutMs);
+            commandLine->screenshotFile, commandLine->screenshotTimeoutSeconds * 1000);
         QObject::connect(capture.get(), &WindowCapture::finished, &app, [](int code, const QString& message) {
             std::fprintf(code == 0 ? stdout : stderr, "commy-monitor: %s\n", qPrintable(message));
             QCoreApplication::exit(code);

@@ -26,6 +26,11 @@ Run runMonitor(const QStringList& arguments, const QString& home, int timeoutMs)
     QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
     environment.insert(QStringLiteral("XDG_CONFIG_HOME"), home + QStringLiteral("/config"));
     environment.insert(QStringLiteral("TMPDIR"), home);
+    environment.insert(QStringLiteral("XDG_RUNTIME_DIR"), home + QStringLiteral("/runtime"));
+    // Qt uses a runtime directory only when it is private (0700); otherwise it makes its own in TMPDIR.
+    QDir(home).mkpath(QStringLiteral("runtime"));
+    QFile::setPermissions(
+        home + QStringLiteral("/runtime"), QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner);
     environment.remove(QStringLiteral("COMMY_KEY"));
     process.setProcessEnvironment(environment);
     process.start(monitorPath(), arguments);
@@ -64,7 +69,7 @@ private slots:
         const Run help = runMonitor({ QStringLiteral("--help") }, m_home.path(), 30'000);
         QVERIFY(help.finished);
         QCOMPARE(help.exitCode, 0);
-        for (const char* option : { "--connect", "--key", "--demo", "--screenshot", "--view" })
+        for (const char* option : { "--connect", "--key", "--demo", "--screenshot", "--view", "--timeout" })
             QVERIFY2(help.out.contains(option), option);
         const Run version = runMonitor({ QStringLiteral("--version") }, m_home.path(), 30'000);
         QCOMPARE(version.exitCode, 0);
@@ -89,6 +94,11 @@ private slots:
         QTest::newRow("unknown view") << QStringList { QStringLiteral("--view"), QStringLiteral("nope") }
                                       << QByteArray("unknown view");
         QTest::newRow("positional") << QStringList { QStringLiteral("extra") } << QByteArray("unexpected argument");
+        QTest::newRow("timeout without screenshot")
+            << QStringList { QStringLiteral("--timeout"), QStringLiteral("5") } << QByteArray("--screenshot");
+        QTest::newRow("timeout not a number") << QStringList { QStringLiteral("--screenshot"), QStringLiteral("x.png"),
+            QStringLiteral("--timeout"), QStringLiteral("soon") }
+                                              << QByteArray("seconds");
     }
 
     void usageErrors()
@@ -139,7 +149,9 @@ private slots:
         QVERIFY2(colours >= 16, qPrintable(QString::number(colours)));
         // The demo's workers and temporary data directory went away with the app.
         const QStringList left = QDir(m_home.path()).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
-        QVERIFY2(left.isEmpty() || left == QStringList { QStringLiteral("config") }, qPrintable(left.join(u',')));
+        const QStringList expected { QStringLiteral("config"), QStringLiteral("runtime") };
+        for (const QString& entry : left)
+            QVERIFY2(expected.contains(entry), qPrintable(left.join(u',')));
         if (qEnvironmentVariableIsSet("COMMY_SCREENSHOT_DIR"))
             QFile::copy(file, qEnvironmentVariable("COMMY_SCREENSHOT_DIR") + u'/' + view + QStringLiteral(".png"));
     }

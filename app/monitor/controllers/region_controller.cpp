@@ -117,11 +117,14 @@ void RegionController::tick()
 
 void RegionController::setStats(const RegionStats& stats)
 {
+    const bool first = !m_statsComplete;
     m_statsComplete = true;
-    if (stats == m_stats)
-        return;
-    m_stats = stats;
-    emit statsChanged();
+    if (stats != m_stats) {
+        m_stats = stats;
+        emit statsChanged();
+    }
+    if (first)
+        sample();
 }
 
 void RegionController::sample()

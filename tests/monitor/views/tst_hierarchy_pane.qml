@@ -38,8 +38,9 @@ TestCase {
         const host = createTemporaryObject(hostComponent, testCase)
         const tree = host.pane.tree
         tryVerify(() => rowNamed(tree, "acme") !== null)
-        // Two brokers, open to their tenants: local (acme, globex, initech) and staging (qa).
-        tryCompare(tree, "rows", 6)
+        // Two brokers, open to their tenants: local (acme, globex, initech) and staging (qa); a tree
+        // this small opens down to its services too (7 of them).
+        tryCompare(tree, "rows", 13)
         const acme = rowNamed(tree, "acme")
         compare(acme.serviceCount, 3)
         verify(acme.usage > 0 && acme.usage < 1)
