@@ -503,6 +503,20 @@ private slots:
         QVERIFY(both[0][1] != both[1][1]);
     }
 
+    // Key ids are command-line arguments (commyctl key revoke ID): none starts with '-' or '_'. Each
+    // random id would start with one of them 1 time in 32, so 150 keys miss a regression 1 time in 118.
+    void keyIdsStartWithALetterOrDigit()
+    {
+        auto store = openStore(freshDir());
+        QVERIFY(store);
+        QVERIFY_OK(store->createTenant("acme"));
+        for (int i = 0; i < 150; ++i) {
+            auto created = store->createKey("acme", Scope::Read, "k");
+            QVERIFY_OK(created);
+            QVERIFY2(created->keyId.front().isLetterOrNumber(), qPrintable(created->keyId));
+        }
+    }
+
     void iterationsBelowTheMinimumAreRaised()
     {
         const QString dir = freshDir();

@@ -451,7 +451,12 @@ StoreExpected<NewKey> Store::createKey(const Owner& owner, Scopes scopes, const 
         if (!*found)
             return unexpected(StoreError::NotFound);
     }
-    QString keyId = base64Url(randomBytes(kKeyIdBytes));
+    // A key id never starts with '-' or '_': it is a command-line argument (commyctl key revoke ID),
+    // where a leading '-' reads as an option. Redrawing costs 2 of 64 values of one character.
+    QString keyId;
+    do
+        keyId = base64Url(randomBytes(kKeyIdBytes));
+    while (!keyId.front().isLetterOrNumber());
     QString secret = base64Url(randomBytes(kSecretBytes));
     if (!presetKey.isEmpty()) {
         const qsizetype dot = presetKey.indexOf(QLatin1Char('.'));
