@@ -140,6 +140,7 @@ int main(int argc, char* argv[])
             commandLine->screenshotFile, commandLine->screenshotTimeoutSeconds * 1000);
         QObject::connect(capture.get(), &WindowCapture::finished, &app, [](int code, const QString& message) {
             std::fprintf(code == 0 ? stdout : stderr, "commy-monitor: %s\n", qPrintable(message));
+            std::fflush(nullptr); // before exit handlers (a sanitizer's) may end the process without stdio's flush
             QCoreApplication::exit(code);
         });
         capture->start();
