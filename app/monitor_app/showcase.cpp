@@ -62,7 +62,6 @@ ShowcaseSelector::ShowcaseSelector(MonitorController& monitor, QString view, QOb
     HierarchyModel* hierarchy = monitor.hierarchy();
     connect(hierarchy, &QAbstractItemModel::rowsInserted, this, &ShowcaseSelector::pick);
     connect(hierarchy, &QAbstractItemModel::modelReset, this, &ShowcaseSelector::pick);
-    connect(hierarchy, &QAbstractItemModel::dataChanged, this, &ShowcaseSelector::pick);
     connect(&monitor, &MonitorController::selectionChanged, this, [this] {
         const QStringList path = m_monitor.selectedPath();
         if (!path.isEmpty() && path != m_picked) {
@@ -82,6 +81,10 @@ void ShowcaseSelector::pick()
     m_picked = path;
     m_monitor.select(path);
     emit picked(path);
+    // A node with roots (or a root itself) is as good as it gets: stop walking the tree on every change.
+    const QModelIndex node = m_monitor.hierarchy()->indexOf(path);
+    if (path.size() == 4 || m_monitor.hierarchy()->rowCount(node) > 0)
+        disconnect(m_monitor.hierarchy(), nullptr, this, nullptr);
 }
 
 } // namespace commy::monitor

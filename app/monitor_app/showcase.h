@@ -16,7 +16,7 @@ class MonitorController;
 QStringList showcasePath(const QAbstractItemModel& hierarchy, const QString& view);
 
 // Selects showcasePath() as the tree fills in (a broker's tree arrives in steps, and the demo creates
-// its services while the window opens) until the user selects something else.
+// its services while the window opens) until it has found a node with roots or the user selects something else.
 class ShowcaseSelector : public QObject {
     Q_OBJECT
 
