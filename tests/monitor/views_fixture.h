@@ -199,6 +199,7 @@ public:
     QObject* connections() { return &m_connections; }
     EventModel* events() { return &m_events; }
     EventFilterModel* eventFilter() { return &m_eventFilter; }
+    using QObject::eventFilter; // the property shares the name; QObject's overload stays visible
     QStringList selectedPath() const { return m_selectedPath; }
     int selectedType() const { return int(m_selectedPath.size()) - 1; }
     QString selectedTitle() const { return m_selectedPath.join(QLatin1String(" / ")); }

@@ -493,7 +493,8 @@ void TestLiveness::cleanupFreesDeadSlotsAndReclaimsBlocks()
     // A's published blocks stay, now owned by nobody; the rest are free.
     auto walkAfter = r.blocks();
     QVERIFY(walkAfter);
-    for (const auto& [offset, published] : aBlocks) {
+    for (const auto& [blockOffset, published] : aBlocks) {
+        const std::uint64_t offset = blockOffset; // a lambda may not capture a structured binding (Clang 14)
         const auto it = std::find_if(walkAfter->begin(), walkAfter->end(),
             [&](const BlockInfo& info) { return info.offset + format::kBlockHeaderBytes == offset; });
         if (published) {

@@ -76,6 +76,7 @@ public:
     QString keychainMessage() const;
     EventModel* events() const;
     EventFilterModel* eventFilter() const;
+    using QObject::eventFilter; // the property above shares the name; QObject's overload stays visible
     QStringList selectedPath() const;
     NodeType selectedType() const;
     QString selectedTitle() const;

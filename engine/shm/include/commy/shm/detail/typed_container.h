@@ -47,10 +47,15 @@ public:
             [](ContainerTxn& txn, std::uint64_t bodyAt) { return Derived::dropContents(txn, bodyAt); });
     }
 
-    // size() == 0, for the containers that have a size() (a SharedBox has none).
-    RegionExpected<bool> empty() const requires requires(const Derived& container) { container.size(); }
+    // size() == 0, for the containers that have a size() (a SharedBox has none). A template so the
+    // constraint is checked where empty() is called, with Derived complete (Clang checks a plain
+    // member's constraint earlier, while Derived is still being defined).
+    template <class D = Derived> RegionExpected<bool> empty() const requires requires(const D& container)
     {
-        auto n = static_cast<const Derived&>(*this).size();
+        container.size();
+    }
+    {
+        auto n = static_cast<const D&>(*this).size();
         return n ? RegionExpected<bool>(*n == 0) : unexpected(n.error());
     }
 
