@@ -39,6 +39,9 @@ private slots:
     void unchangedStatsEmitNothing();
     void rootsDelta();
     void tenantDelta();
+    void newTenantsGoInNameOrder();
+    void brokerInfoLeavesTheSubtree();
+    void serviceStatsAreTheLastApplied();
     void aggregatesAndRawRoles();
     void displayRoleIsFormatted();
     void roleNamesAreTheSharedOnes();
@@ -306,6 +309,67 @@ void TestHierarchyModel::tenantDelta()
     QCOMPARE(model.indexOf({ "local" }).data(TenantCountRole).toInt(), 2);
     QVERIFY(!model.setTenant("nope", SpecParser("a").tenants()[0]));
     QCOMPARE(signalCounts.reset.count(), 0);
+}
+
+void TestHierarchyModel::newTenantsGoInNameOrder()
+{
+    HierarchyModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    model.setBroker(broker("b{s},d{t}"));
+    QPersistentModelIndex d = model.indexOf({ "local", "d" });
+    ModelSignals signalCounts(&model);
+
+    QVERIFY(model.setTenant("local", SpecParser("c{u}").tenants()[0]));
+    QVERIFY(model.setTenant("local", SpecParser("a{v}").tenants()[0]));
+    QVERIFY(model.setTenant("local", SpecParser("e{w}").tenants()[0]));
+    QCOMPARE(dump(model), canonicalSpec("a{v},b{s},c{u},d{t},e{w}"));
+    QCOMPARE(model.indexOf({ "local", "c" }).row(), 2);
+    QCOMPARE(d.row(), 3); // rows after an insertion are renumbered
+    QCOMPARE(model.indexOf({ "local", "d", "t" }).parent(), QModelIndex(d));
+    QCOMPARE(signalCounts.inserted.count(), 3);
+    QCOMPARE(signalCounts.moved.count(), 0);
+}
+
+void TestHierarchyModel::brokerInfoLeavesTheSubtree()
+{
+    HierarchyModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    model.setBroker(broker("a{s[x]},b{t}"));
+    ModelSignals signalCounts(&model);
+
+    BrokerSnapshot info = broker(""); // no tenants: setBrokerInfo must not remove any
+    info.version = QStringLiteral("9.9.9");
+    info.uptimeMs = 42'000;
+    info.sessionCount = 7;
+    QVERIFY(model.setBrokerInfo(info));
+    QCOMPARE(dump(model), canonicalSpec("a{s[x]},b{t}"));
+    const QModelIndex row = model.indexOf({ "local" });
+    QCOMPARE(row.data(BrokerVersionRole).toString(), QStringLiteral("9.9.9"));
+    QCOMPARE(row.data(UptimeRole).toLongLong(), 42'000);
+    QCOMPARE(row.data(SessionCountRole).toInt(), 7);
+    QCOMPARE(signalCounts.changed.count(), 1);
+    QCOMPARE(signalCounts.changed.at(0).at(0).value<QModelIndex>(), row);
+    QCOMPARE(signalCounts.removed.count(), 0);
+
+    QVERIFY(model.setBrokerInfo(info)); // the same again: nothing to tell
+    QCOMPARE(signalCounts.changed.count(), 1);
+    info.id = QStringLiteral("elsewhere");
+    QVERIFY(!model.setBrokerInfo(info));
+}
+
+void TestHierarchyModel::serviceStatsAreTheLastApplied()
+{
+    HierarchyModel model;
+    model.setBroker(broker("a{s=100,t=200}"));
+    QCOMPARE(model.serviceStats("local", "a", "t")->used, quint64(200));
+    RegionStats pushed;
+    pushed.used = 300;
+    pushed.fragmentation = 0.5;
+    QCOMPARE(model.applyStats("local", { { "a", "t", pushed } }), 1);
+    QVERIFY(model.serviceStats("local", "a", "t") == pushed);
+    QVERIFY(!model.serviceStats("local", "a", "nope"));
+    QVERIFY(!model.serviceStats("local", "nope", "t"));
+    QVERIFY(!model.serviceStats("other", "a", "t"));
 }
 
 void TestHierarchyModel::aggregatesAndRawRoles()

@@ -150,6 +150,7 @@ private slots:
     void treeAppearsAndIsWatched();
     void statsUpdatesApplyAsDeltas();
     void treeChangedReadsTheTenantAgain();
+    void structureCheckReadsOnlyWhatChanged();
     void variableChangesMoveRootsAndEvents();
     void processEventsReachEventsAndProcesses();
     void selectionDrivesRegionController();
@@ -498,6 +499,50 @@ void TestMonitorController::treeChangedReadsTheTenantAgain()
     QTRY_VERIFY(!tree.indexOf({ "local", "beta" }).isValid());
     QVERIFY(tree.indexOf({ "local", "acme" }).isValid());
     QTRY_COMPARE(source->count("Watch"), 3);
+}
+
+void TestMonitorController::structureCheckReadsOnlyWhatChanged()
+{
+    auto monitor = makeMonitor();
+    connectAdmin(*monitor);
+    FakeBrokerSource* source = m_world->source(kUrl);
+    FakeBrokerScript& script = m_world->script(kUrl);
+    const HierarchyModel& tree = *monitor->hierarchy();
+    QTRY_COMPARE(source->count("Watch"), 1);
+    // Pushed stats the tree does not carry: a tenant read again must keep them.
+    const protocol::RegionStats pushed = statsOf(9100);
+    emit source->statsUpdated(protocol::StatsUpdate { "acme", "line1", pushed });
+    QTRY_COMPARE(tree.indexOf({ "local", "acme", "line1" }).data(UsedRole).toULongLong(), quint64(9100));
+    const double fragmentation = tree.indexOf({ "local", "acme", "line1" }).data(FragmentationRole).toDouble();
+    QCOMPARE(fragmentation, pushed.fragmentation); // the tree had none
+
+    // A tenant comes and the broker's sessions move, with no push: the periodic check finds both.
+    const int trees = source->count("GetTree");
+    const int checks = source->count("ListTenants");
+    script.tree.tenants.insert(
+        script.tree.tenants.begin() + 1, protocol::TenantTree { "acorn", { { "intake", 1 << 20, 0, 700, {} } } });
+    script.info.sessions = 7;
+    ModelSignals signalCounts(monitor->hierarchy());
+    QTRY_VERIFY_WITH_TIMEOUT(
+        tree.indexOf({ "local", "acorn", "intake" }).isValid(), BrokerConnection::kStructureIntervalMs * 2);
+    QTRY_COMPARE(tree.indexOf({ "local" }).data(SessionCountRole).toInt(), 7);
+    QCOMPARE(source->count("ListTenants"), checks + 1);
+    QCOMPARE(tree.indexOf({ "local", "acorn" }).row(), 1); // in name order, between acme and beta
+
+    // Only the new tenant was read: acme kept what its pushes brought.
+    QCOMPARE(source->count("GetTree"), trees + 1);
+    QCOMPARE(source->sent<protocol::GetTree>().back().tenant, std::optional<QString>("acorn"));
+    QCOMPARE(signalCounts.inserted.count(), 1);
+    QCOMPARE(signalCounts.removed.count(), 0);
+    QCOMPARE(signalCounts.moved.count(), 0);
+    QCOMPARE(tree.indexOf({ "local", "acme", "line1" }).data(FragmentationRole).toDouble(), fragmentation);
+    QTRY_COMPARE(source->count("Watch"), 2); // and it is watched
+
+    // A TreeChanged for acme reads it again: size and used from the tree, the rest still the pushed.
+    emit source->treeChanged(protocol::TreeChanged { "acme", "line1" });
+    QTRY_COMPARE(source->count("GetTree"), trees + 2);
+    QTRY_COMPARE(tree.indexOf({ "local", "acme", "line1" }).data(UsedRole).toULongLong(), quint64(9000));
+    QCOMPARE(tree.indexOf({ "local", "acme", "line1" }).data(FragmentationRole).toDouble(), fragmentation);
 }
 
 void TestMonitorController::variableChangesMoveRootsAndEvents()
@@ -877,8 +922,10 @@ void TestMonitorController::statsTickAtScale()
     QTRY_COMPARE_WITH_TIMEOUT(source->count("Subscribe"), 10'000, 30'000);
     BrokerConnection* connection = monitor->connection("big");
 
+    // Enough rounds for a median that is not the first, cold one.
+    constexpr int kRounds = 25;
     QList<qint64> tickNs;
-    for (int round = 1; round <= 5; ++round) {
+    for (int round = 1; round <= kRounds; ++round) {
         QSignalSpy applied(connection, &BrokerConnection::statsApplied);
         std::vector<protocol::StatsUpdate> updates;
         for (const protocol::TenantTree& tenant : script.tree.tenants)
@@ -893,12 +940,13 @@ void TestMonitorController::statsTickAtScale()
     }
     std::sort(tickNs.begin(), tickNs.end());
     QCOMPARE(monitor->hierarchy()->indexOf({ "big", "tenant0999", "service9" }).data(UsedRole).toULongLong(),
-        quint64(4096 + 5 * 64));
+        quint64(4096 + kRounds * 64));
 
-    qInfo("10,000 services: tree loaded in %lld ms; a tick of 10,000 StatsUpdate pushes costs %.1f ms (median of 5, "
-          "delivery included)",
-        loadMs, double(tickNs[2]) / 1e6);
-    QVERIFY2(tickNs[2] < qint64(2'000'000'000), "a stats tick must not take seconds");
+    const qint64 medianNs = tickNs[tickNs.size() / 2];
+    qInfo("10,000 services: tree loaded in %lld ms; a tick of 10,000 StatsUpdate pushes costs %.1f ms median, "
+          "%.1f ms at most (%d rounds, delivery included)",
+        loadMs, double(medianNs) / 1e6, double(tickNs.back()) / 1e6, kRounds);
+    QVERIFY2(medianNs < qint64(2'000'000'000), "a stats tick must not take seconds");
 }
 
 QTEST_MAIN(TestMonitorController)

@@ -1,15 +1,16 @@
 #pragma once
 
-// One broker as the monitor follows it: its BrokerSource, a copy of its tree (so pushes are applied as
-// deltas, and a tenant read again keeps the statistics the pushes brought), and the requests that keep
-// the HierarchyModel and the EventModel current:
+// One broker as the monitor follows it: its BrokerSource, a copy of its tree's structure (so variable
+// pushes are applied as deltas; the live region stats are kept by the hierarchy alone, and a tenant read
+// again starts from them), and the requests that keep the HierarchyModel and the EventModel current:
 // - on every (re)connection: GetBrokerInfo and GetTree (server_admin), or GetTree of the key's tenant;
 //   then a Watch of every service and a Subscribe to each (variable changes for the events panel);
 // - StatsUpdate pushes, batched per turn of the event loop -> HierarchyModel::applyStats;
 // - VariableChanged pushes, batched -> the root's version and length (setRoots) and events;
 // - TreeChanged -> GetTree of that tenant -> setTenant (or removeTenant when it is gone);
 // - ProcessEvent -> events (the region view reads the process table itself);
-// - every few seconds, ListTenants (or ListServices) to notice tenants and services that came or went.
+// - every few seconds, ListTenants (or ListServices) to notice tenants and services that came or went
+//   (only those tenants are read again), and GetBrokerInfo for the broker's own row.
 // Not a QML type: MonitorController owns these and shows them through its models.
 
 #include "broker_source.h"
@@ -26,6 +27,7 @@
 #include <QUrl>
 
 #include <memory>
+#include <optional>
 
 namespace commy::monitor {
 
@@ -62,7 +64,10 @@ public:
     // Loaded, or stopped for good (refused key or certificate, no key): nothing more will come.
     bool isSettled() const;
 
+    // A service's structure (roots) as last read; its stats there are those of that read.
     const ServiceSnapshot* service(const QString& tenant, const QString& service) const;
+    // A service's live stats (the last push), as the hierarchy shows them.
+    std::optional<RegionStats> serviceStats(const QString& tenant, const QString& service) const;
     const RootSnapshot* root(const QString& tenant, const QString& service, const QString& root) const;
     // A newer state of one root, learnt by whoever browses it: into the tree and the hierarchy.
     void updateRoot(const QString& tenant, const QString& service, const RootSnapshot& root);
@@ -87,7 +92,6 @@ private:
     struct ServiceEntry {
         ServiceSnapshot snapshot;
         QHash<QString, qsizetype> rootIndex;
-        bool statsKnown = false; // full stats from a push or GetRegionStats (else only size/limit/used)
         void indexRoots();
     };
     using TenantEntry = QMap<QString, ServiceEntry>;
@@ -98,7 +102,8 @@ private:
     void applyTree(const protocol::TreeResult& tree, bool complete);
     TenantSnapshot mergeTenant(const protocol::TenantTree& tenant);
     TenantSnapshot snapshotOf(const QString& tenant) const;
-    BrokerSnapshot brokerSnapshot() const;
+    // The broker's row, with every tenant's subtree or (for setBrokerInfo) without.
+    BrokerSnapshot brokerSnapshot(bool withTenants = true) const;
     void removeTenant(const QString& tenant);
     void syncWatch();
     void checkStructure();
@@ -138,6 +143,7 @@ private:
     // Pushes wait here for the next turn of the event loop: a burst is applied once.
     QTimer m_flushTimer;
     QList<ServiceStatsUpdate> m_pendingStats;
+    qsizetype m_lastStatsBatch = 0;
     QList<protocol::VariableChanged> m_pendingVariables;
 };
 

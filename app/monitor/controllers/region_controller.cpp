@@ -49,8 +49,8 @@ void RegionController::setTarget(BrokerConnection* connection, const QString& te
     if (brokerMoved)
         m_sessions->clear();
     m_history.clear();
-    const ServiceSnapshot* cached = connection ? connection->service(tenant, service) : nullptr;
-    m_stats = cached ? cached->stats : RegionStats {};
+    const auto cached = connection ? connection->serviceStats(tenant, service) : std::nullopt;
+    m_stats = cached.value_or(RegionStats {});
     // A tree's service carries no free-list figures: sample the history from the first full read.
     m_statsComplete = false;
     m_timer.stop();

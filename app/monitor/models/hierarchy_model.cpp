@@ -19,6 +19,8 @@ const QList<int> kValueRoles { Qt::DisplayRole, SizeRole, VersionRole, TenantCou
 // What a stats delta changes on a service row, and on the rows above it.
 const QList<int> kStatsRoles { Qt::DisplayRole, SizeRole, LimitRole, UsedRole, FreeRole, UsageRole, LargestFreeRole,
     FragmentationRole, UsedBlocksRole, FreeBlocksRole, GenerationRole };
+// What GetBrokerInfo changes on a broker row.
+const QList<int> kBrokerInfoRoles { UrlRole, BrokerVersionRole, UptimeRole, SessionCountRole };
 const QList<int> kTotalsRoles { Qt::DisplayRole, SizeRole, LimitRole, UsedRole, FreeRole, UsageRole, LargestFreeRole,
     UsedBlocksRole, FreeBlocksRole, TenantCountRole, ServiceCountRole, RootCountRole };
 
@@ -223,6 +225,22 @@ void HierarchyModel::setBroker(const BrokerSnapshot& broker)
     emit brokerCountChanged();
 }
 
+bool HierarchyModel::setBrokerInfo(const BrokerSnapshot& broker)
+{
+    Node* node = child(m_root.get(), broker.id);
+    if (!node)
+        return false;
+    if (node->url == broker.url && node->brokerVersion == broker.version && node->uptimeMs == broker.uptimeMs
+        && node->sessionCount == broker.sessionCount)
+        return true;
+    node->url = broker.url;
+    node->brokerVersion = broker.version;
+    node->uptimeMs = broker.uptimeMs;
+    node->sessionCount = broker.sessionCount;
+    emitRowsChanged(m_root.get(), node->row, node->row, kBrokerInfoRoles);
+    return true;
+}
+
 bool HierarchyModel::removeBroker(const QString& id)
 {
     const Node* node = child(m_root.get(), id);
@@ -315,12 +333,14 @@ bool HierarchyModel::setTenant(const QString& brokerId, const TenantSnapshot& te
         if (update(*node, tenant))
             emitRowsChanged(broker, node->row, node->row, kValueRoles);
     } else {
-        const int row = int(broker->children.size());
+        const auto after = std::find_if(broker->children.begin(), broker->children.end(),
+            [&](const std::unique_ptr<Node>& sibling) { return tenant.name < sibling->name; });
+        const int row = int(after - broker->children.begin());
         auto built = build(tenant, broker);
         beginInsertRows(indexFor(broker), row, row);
-        built->row = row;
         broker->byName.insert(built.get());
-        broker->children.push_back(std::move(built));
+        broker->children.insert(after, std::move(built));
+        broker->renumber(std::size_t(row));
         endInsertRows();
     }
     refreshUpwards(broker);
@@ -358,6 +378,17 @@ bool HierarchyModel::setRoots(
 }
 
 int HierarchyModel::brokerCount() const { return int(m_root->children.size()); }
+
+std::optional<RegionStats> HierarchyModel::serviceStats(
+    const QString& brokerId, const QString& tenant, const QString& service) const
+{
+    const Node* node = child(m_root.get(), brokerId);
+    node = node ? child(node, tenant) : nullptr;
+    node = node ? child(node, service) : nullptr;
+    if (!node)
+        return std::nullopt;
+    return node->stats;
+}
 
 QModelIndex HierarchyModel::indexOf(const QStringList& path) const
 {

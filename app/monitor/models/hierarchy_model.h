@@ -11,6 +11,7 @@
 #include <QtQml/qqmlregistration.h>
 
 #include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -30,14 +31,19 @@ public:
 
     // Adds the broker (a new id goes after the others) or brings its subtree to the snapshot.
     void setBroker(const BrokerSnapshot& broker);
+    // Only the broker's own row (URL, version, uptime, sessions): `broker.tenants` is not read, the
+    // subtree stays as it is. For the periodic GetBrokerInfo, which must not diff a whole large tree.
+    // False when the broker is not there.
+    bool setBrokerInfo(const BrokerSnapshot& broker);
     bool removeBroker(const QString& id);
     // Drops every broker (a reset: for shutting down, not for updates).
     void clear();
     // Region stats of services (a StatsUpdate push). Updates for services not in the tree are skipped;
     // returns how many were found.
     int applyStats(const QString& brokerId, const QList<ServiceStatsUpdate>& updates);
-    // One tenant's subtree (a TreeChanged push for a tenant, GetTree {tenant}): diffed in, or added after
-    // the broker's other tenants. False when the broker is not there.
+    // One tenant's subtree (a TreeChanged push for a tenant, GetTree {tenant}): diffed in, or added before
+    // the first tenant whose name sorts after it (tenants listed in name order stay so). False when the
+    // broker is not there.
     bool setTenant(const QString& brokerId, const TenantSnapshot& tenant);
     bool removeTenant(const QString& brokerId, const QString& tenant);
     // One service's roots (a TreeChanged push or a GetTree of one service); false when it is not there.
@@ -45,6 +51,9 @@ public:
         const QString& brokerId, const QString& tenant, const QString& service, const QList<RootSnapshot>& roots);
 
     int brokerCount() const;
+    // A service's stats as the last snapshot or push left them; nothing when the service is not there.
+    std::optional<RegionStats> serviceStats(
+        const QString& brokerId, const QString& tenant, const QString& service) const;
     // The row of a broker, tenant, service or root: {broker}, {broker, tenant}, ... Invalid when absent.
     Q_INVOKABLE QModelIndex indexOf(const QStringList& path) const;
 
