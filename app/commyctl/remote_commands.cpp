@@ -244,6 +244,9 @@ RemoteCommand watchCommand()
             c.addOption({ QStringLiteral("count"), QStringLiteral("Exit after N changes."), QStringLiteral("N") });
         },
         [](const CommandParser& c) -> Request {
+            // A bad --count is a usage error before any connection; watch() reads the value again.
+            if (c.isSet(QStringLiteral("count")))
+                c.number(QStringLiteral("count"), 1, 1u << 30);
             std::optional<std::vector<QString>> variables;
             if (c.isSet(QStringLiteral("variables"))) {
                 variables.emplace();
