@@ -95,7 +95,10 @@ public:
         }
         QPointer<FakeBrokerSource> self(this);
         QTimer::singleShot(0, this, [self, request = std::move(request), done = std::move(done)] {
-            if (self && done)
+            if (!self)
+                return;
+            ++self->answered;
+            if (done)
                 done(self->answer(request));
         });
     }
@@ -106,9 +109,11 @@ public:
         hold = false;
         auto pending = std::move(held);
         held.clear();
-        for (auto& [request, done] : pending)
+        for (auto& [request, done] : pending) {
+            ++answered;
             if (done)
                 done(answer(request));
+        }
     }
 
     // How many requests of a type ("GetTree") were sent.
@@ -140,6 +145,7 @@ public:
     QUrl openedUrl;
     QString openedKey;
     std::vector<protocol::Request> requests;
+    int answered = 0; // of `requests`: the others wait in the event queue or in `held`
     bool hold = false;
     std::vector<std::pair<protocol::Request, Callback>> held;
 

@@ -527,8 +527,6 @@ void BrokerConnection::checkStructure()
 void BrokerConnection::onStats(const protocol::StatsUpdate& update)
 {
     // Two pushes for one service in a batch are both applied, the later last: cheaper than hashing.
-    if (m_pendingStats.isEmpty())
-        m_pendingStats.reserve(m_lastStatsBatch); // the next batch is likely as large as the last
     m_pendingStats.append(ServiceStatsUpdate { update.tenant, update.service, toStats(update.stats) });
     if (!m_flushTimer.isActive())
         m_flushTimer.start();
@@ -559,13 +557,17 @@ void BrokerConnection::flush()
     if (!m_pendingStats.isEmpty()) {
         QList<ServiceStatsUpdate> updates;
         updates.swap(m_pendingStats);
-        m_lastStatsBatch = updates.size();
         // Only the hierarchy keeps the pushed figures: a second copy here cost a third of the tick.
         m_hierarchy->applyStats(m_name, updates);
         QPointer<BrokerConnection> self(this);
         emit statsApplied(updates);
         if (!self)
             return;
+        // The next batch fills this buffer again: a fresh one of a megabyte per tick cost page faults
+        // (glibc maps a block that large anew each time). clear() keeps the capacity.
+        updates.clear();
+        if (m_pendingStats.isEmpty())
+            m_pendingStats.swap(updates);
     }
     if (!m_pendingVariables.isEmpty()) {
         QList<protocol::VariableChanged> changes;

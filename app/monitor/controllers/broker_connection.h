@@ -143,7 +143,6 @@ private:
     // Pushes wait here for the next turn of the event loop: a burst is applied once.
     QTimer m_flushTimer;
     QList<ServiceStatsUpdate> m_pendingStats;
-    qsizetype m_lastStatsBatch = 0;
     QList<protocol::VariableChanged> m_pendingVariables;
 };
 
