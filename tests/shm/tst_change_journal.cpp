@@ -11,6 +11,8 @@
 
 #include <chrono>
 
+#include <sys/syscall.h>
+
 using namespace commy::shm;
 using namespace commy::shmtest;
 using namespace std::chrono_literals;
@@ -114,7 +116,75 @@ private slots:
         QCOMPARE(waiter.exitCode(), 0);
     }
 
+    // The broker writes through one Region and watches for other processes' writes from another: its
+    // own writes must not wake its watcher, every other writer's must.
+    void aWaitIgnoringAWriterSleepsThroughItsChanges()
+    {
+        RegionOptions options;
+        options.mode = OpenMode::OpenExisting;
+        auto other = Region::open(m_path.toStdString(), options);
+        QVERIFY(other);
+        QVERIFY((*other)->attach("other writer"));
+        QVERIFY((*other)->slot() != m_region->slot());
+        const QString ignored = QString::number(m_region->slot());
+
+        // The ignored writer's change does not wake it: it sleeps to its timeout, then counts the change.
+        {
+            ChildProcess waiter;
+            QVERIFY(waiter.start(
+                { QStringLiteral("wait-change"), m_path, QStringLiteral("0"), QStringLiteral("800"), ignored }));
+            QVERIFY(!waiter.waitForLine(QStringLiteral("waiting")).isNull());
+            QVERIFY2(waitUntilBlockedInFutex(waiter.pid()), qPrintable(waiter.transcript()));
+            const auto bumpedAt = std::chrono::steady_clock::now();
+            QVERIFY(m_region->bumpRootVersion("counter"));
+            const QString woke = waiter.waitForLine(QStringLiteral("woke"), 10000);
+            QVERIFY2(!woke.isNull(), qPrintable(waiter.transcript()));
+            QCOMPARE(woke.split(QLatin1Char(' ')).value(1), QStringLiteral("1"));
+            const auto latency = wokeAfter(woke, bumpedAt);
+            QVERIFY2(latency >= 600ms, qPrintable(QStringLiteral("woke %1 ms after the change").arg(latency.count())));
+            QVERIFY(waiter.waitForExit());
+        }
+        // Another writer's change wakes it at once.
+        {
+            ChildProcess waiter;
+            QVERIFY(waiter.start(
+                { QStringLiteral("wait-change"), m_path, QStringLiteral("1"), QStringLiteral("20000"), ignored }));
+            QVERIFY(!waiter.waitForLine(QStringLiteral("waiting")).isNull());
+            QVERIFY2(waitUntilBlockedInFutex(waiter.pid()), qPrintable(waiter.transcript()));
+            const auto bumpedAt = std::chrono::steady_clock::now();
+            QVERIFY((*other)->bumpRootVersion("counter"));
+            const QString woke = waiter.waitForLine(QStringLiteral("woke"), 10000);
+            QVERIFY2(!woke.isNull(), qPrintable(waiter.transcript()));
+            QCOMPARE(woke.split(QLatin1Char(' ')).value(1), QStringLiteral("2"));
+            const auto latency = wokeAfter(woke, bumpedAt);
+            QVERIFY2(latency < 2000ms, qPrintable(QStringLiteral("woke %1 ms after the change").arg(latency.count())));
+            QVERIFY(waiter.waitForExit());
+        }
+    }
+
 private:
+    // True once the process's main thread sleeps in the futex system call (its number is the first
+    // field of /proc/PID/syscall), so a change made now must be a wake-up, not a re-check.
+    static bool waitUntilBlockedInFutex(qint64 pid)
+    {
+        QElapsedTimer timer;
+        timer.start();
+        while (timer.elapsed() < 10000) {
+            QFile syscall(QStringLiteral("/proc/%1/syscall").arg(pid));
+            if (syscall.open(QIODevice::ReadOnly) && syscall.readAll().startsWith(QByteArray::number(SYS_futex) + ' '))
+                return true;
+            QThread::yieldCurrentThread();
+        }
+        return false;
+    }
+
+    static std::chrono::milliseconds wokeAfter(const QString& wokeLine, std::chrono::steady_clock::time_point since)
+    {
+        const auto wokeAt = std::chrono::steady_clock::time_point(
+            std::chrono::nanoseconds(wokeLine.split(QLatin1Char(' ')).value(2).toLongLong()));
+        return std::chrono::duration_cast<std::chrono::milliseconds>(wokeAt - since);
+    }
+
     RegionTempDir m_dir;
     QString m_path;
     int m_counter = 0;

@@ -160,8 +160,8 @@ void Broker::Impl::watch(const ServiceKey& key)
     // Start from now: what changed before the first subscriber is not news to anyone.
     (void)regions.takeChanges(key);
     watchers.emplace(key,
-        std::make_unique<RegionWatcher>(
-            regions.regionPath(key), regions.changeCursor(key), self, [this, key] { onRegionChanged(key); }));
+        std::make_unique<RegionWatcher>(regions.regionPath(key), regions.changeCursor(key), regions.writerSlot(key),
+            self, [this, key] { onRegionChanged(key); }));
 }
 
 void Broker::Impl::onRegionChanged(const ServiceKey& key)
@@ -191,8 +191,12 @@ void Broker::Impl::fanOut(const ServiceKey& key, const std::vector<VariableValue
         SessionState& session = sessions.at(id);
         Subscription& subscription = session.subscriptions.at(key);
         // A subscription lives as long as the grant it was made under.
-        const Grant* server = session.grants.count(std::nullopt) ? &session.grants.at(std::nullopt) : nullptr;
-        const Grant* tenant = session.grants.count(key.tenant) ? &session.grants.at(key.tenant) : nullptr;
+        auto grant = [&session](const Owner& owner) -> const Grant* {
+            const auto found = session.grants.find(owner);
+            return found == session.grants.end() ? nullptr : &found->second;
+        };
+        const Grant* server = grant(std::nullopt);
+        const Grant* tenant = grant(key.tenant);
         const bool allowed = (server && server->expiresAt > time)
             || (tenant && tenant->expiresAt > time && (tenant->scopes & Scope::Subscribe));
         if (!allowed)

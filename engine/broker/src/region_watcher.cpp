@@ -13,12 +13,13 @@ namespace {
 constexpr std::chrono::milliseconds kWaitSlice { 200 };
 } // namespace
 
-RegionWatcher::RegionWatcher(
-    const QString& regionPath, std::uint64_t fromSequence, QObject* context, std::function<void()> onChange)
+RegionWatcher::RegionWatcher(const QString& regionPath, std::uint64_t fromSequence,
+    std::optional<std::uint32_t> brokerSlot, QObject* context, std::function<void()> onChange)
     : m_context(context)
     , m_onChange(std::move(onChange))
 {
-    m_thread = std::thread([this, path = regionPath.toStdString(), fromSequence] { run(path, fromSequence); });
+    m_thread = std::thread(
+        [this, path = regionPath.toStdString(), fromSequence, brokerSlot] { run(path, fromSequence, brokerSlot); });
 }
 
 RegionWatcher::~RegionWatcher()
@@ -30,7 +31,7 @@ RegionWatcher::~RegionWatcher()
 
 void RegionWatcher::requestStop() { m_stop.store(true, std::memory_order_relaxed); }
 
-void RegionWatcher::run(std::string path, std::uint64_t seen)
+void RegionWatcher::run(std::string path, std::uint64_t seen, std::optional<std::uint32_t> brokerSlot)
 {
     shm::RegionOptions options;
     options.mode = shm::OpenMode::OpenExisting;
@@ -38,7 +39,7 @@ void RegionWatcher::run(std::string path, std::uint64_t seen)
     if (!region)
         return; // the broker's own handle reports problems with the file
     while (!m_stop.load(std::memory_order_relaxed)) {
-        const std::uint64_t now = (*region)->waitForChange(seen, kWaitSlice);
+        const std::uint64_t now = (*region)->waitForChange(seen, kWaitSlice, brokerSlot);
         if (now == seen)
             continue;
         seen = now;

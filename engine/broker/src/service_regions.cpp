@@ -125,6 +125,14 @@ std::uint64_t ServiceRegions::changeCursor(const ServiceKey& key) const
     return it == m_open.end() ? 0 : it->second->cursor;
 }
 
+std::optional<std::uint32_t> ServiceRegions::writerSlot(const ServiceKey& key) const
+{
+    const auto it = m_open.find(key);
+    if (it == m_open.end() || !it->second->region->attached())
+        return std::nullopt;
+    return it->second->region->slot();
+}
+
 std::vector<ServiceKey> ServiceRegions::openKeys() const
 {
     std::vector<ServiceKey> keys;

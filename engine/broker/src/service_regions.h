@@ -72,6 +72,8 @@ public:
     BrokerExpected<std::vector<VariableValue>> takeChanges(const ServiceKey& key);
     // The change-journal sequence takeChanges() has read up to (0 when the region is not open).
     std::uint64_t changeCursor(const ServiceKey& key) const;
+    // The process slot the broker writes this service's region from (nullopt when it is not open).
+    std::optional<std::uint32_t> writerSlot(const ServiceKey& key) const;
 
     void flush();
 

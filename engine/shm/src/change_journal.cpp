@@ -16,6 +16,23 @@ template <class T> std::atomic_ref<T> atomic(T& word) { return std::atomic_ref<T
 // reader waits this long for it before reporting the record as missed.
 constexpr auto kUnfinishedRecordPatience = std::chrono::microseconds(200);
 
+// Wake filtering: slots 0-30 each own one bit of the futex bitset, every other writer (and a writer
+// with no slot) uses bit 31. A sleeper listens on every bit except its ignored writer's own, so that
+// writer alone cannot wake it; writers on bit 31 wake every sleeper, ignored or not (never a missed wake).
+constexpr std::uint32_t kSharedWakeBit = 31;
+
+std::uint32_t wakeBitsOf(std::uint32_t writerSlot)
+{
+    return std::uint32_t(1) << (writerSlot < kSharedWakeBit ? writerSlot : kSharedWakeBit);
+}
+
+std::uint32_t listenBitsIgnoring(std::optional<std::uint32_t> writer)
+{
+    if (!writer || *writer >= kSharedWakeBit)
+        return platform::kAllWakeBits;
+    return ~wakeBitsOf(*writer);
+}
+
 } // namespace
 
 void record(const RegionView& view, std::uint64_t rootOffset, std::uint64_t version, std::uint32_t writerSlot)
@@ -36,7 +53,7 @@ void record(const RegionView& view, std::uint64_t rootOffset, std::uint64_t vers
     // word. Sequentially consistent on both sides, one of the two always sees the other.
     atomic(changes.wakeWord).store(static_cast<std::uint32_t>(claimed), std::memory_order_seq_cst);
     if (atomic(changes.waiters).load(std::memory_order_seq_cst) != 0)
-        platform::wakeAllOnWord(&changes.wakeWord);
+        platform::wakeAllOnWord(&changes.wakeWord, wakeBitsOf(writerSlot));
 }
 
 std::uint64_t sequence(const RegionView& view)
@@ -44,9 +61,11 @@ std::uint64_t sequence(const RegionView& view)
     return atomic(view.header().changes.sequence).load(std::memory_order_acquire);
 }
 
-std::uint64_t waitForChange(const RegionView& view, std::uint64_t after, std::chrono::milliseconds timeout)
+std::uint64_t waitForChange(const RegionView& view, std::uint64_t after, std::chrono::milliseconds timeout,
+    std::optional<std::uint32_t> ignoredWriter)
 {
     ChangeJournal& changes = view.header().changes;
+    const std::uint32_t listenBits = listenBitsIgnoring(ignoredWriter);
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
         atomic(changes.waiters).fetch_add(1, std::memory_order_seq_cst);
@@ -56,7 +75,7 @@ std::uint64_t waitForChange(const RegionView& view, std::uint64_t after, std::ch
         const std::uint64_t current = sequence(view);
         const auto left = deadline - std::chrono::steady_clock::now();
         if (current <= after && left > left.zero())
-            platform::waitOnWord(&changes.wakeWord, word, left);
+            platform::waitOnWord(&changes.wakeWord, word, left, listenBits);
         atomic(changes.waiters).fetch_sub(1, std::memory_order_seq_cst);
         if (current > after || left <= left.zero())
             return current;

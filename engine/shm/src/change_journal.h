@@ -9,12 +9,16 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 
 namespace commy::shm::change_journal {
 
 void record(const RegionView& view, std::uint64_t rootOffset, std::uint64_t version, std::uint32_t writerSlot);
 std::uint64_t sequence(const RegionView& view);
-std::uint64_t waitForChange(const RegionView& view, std::uint64_t after, std::chrono::milliseconds timeout);
+// `ignoredWriter`: changes recorded from that process slot do not end the wait early (the returned
+// sequence still counts them); see Region::waitForChange.
+std::uint64_t waitForChange(const RegionView& view, std::uint64_t after, std::chrono::milliseconds timeout,
+    std::optional<std::uint32_t> ignoredWriter = std::nullopt);
 ChangeBatch since(const RegionView& view, std::uint64_t after);
 
 } // namespace commy::shm::change_journal

@@ -403,9 +403,10 @@ RegionExpected<std::uint64_t> Region::bumpRootVersion(std::string_view name)
 
 std::uint64_t Region::changeSequence() const { return change_journal::sequence(m_impl->view); }
 
-std::uint64_t Region::waitForChange(std::uint64_t after, std::chrono::milliseconds timeout)
+std::uint64_t Region::waitForChange(
+    std::uint64_t after, std::chrono::milliseconds timeout, std::optional<std::uint32_t> ignoredWriter)
 {
-    return change_journal::waitForChange(m_impl->view, after, timeout);
+    return change_journal::waitForChange(m_impl->view, after, timeout, ignoredWriter);
 }
 
 RegionExpected<ChangeBatch> Region::changesSince(std::uint64_t after)

@@ -13,8 +13,9 @@
 //   alloc-unpublished PATH COUNT BYTES EVERY allocate COUNT blocks, publish every EVERY-th, then wait
 //   stash PATH COUNT BYTES                   allocate COUNT blocks and free them all (they stay in the
 //                                            local cache), then wait like alloc-unpublished
-//   wait-change PATH AFTER MAX_MS            print "waiting", block in waitForChange(AFTER, MAX_MS), then print
-//                                            "woke SEQUENCE MONOTONIC_NS" (steady clock when it woke)
+//   wait-change PATH AFTER MAX_MS [IGNORED]  print "waiting", block in waitForChange(AFTER, MAX_MS[, IGNORED
+//                                            writer slot]), then print "woke SEQUENCE MONOTONIC_NS" (steady
+//                                            clock when it woke)
 //   fill PATH BYTES                          allocate BYTES-sized blocks until an error, then wait
 //   crash-at PATH N PREFIX                   arm killSelfAfterJournalWrites(N), run a mixed workload
 //   resize-crash PATH NEWSIZE N              arm killSelfAfterJournalWrites(N), resizeFile(NEWSIZE)
@@ -57,6 +58,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <poll.h>
 #include <random>
 #include <string>
@@ -353,11 +355,12 @@ int stash(const std::string& path, std::uint64_t count, std::uint64_t bytes)
     }
 }
 
-int waitChange(const std::string& path, std::uint64_t after, std::uint64_t maxMs)
+int waitChange(
+    const std::string& path, std::uint64_t after, std::uint64_t maxMs, std::optional<std::uint32_t> ignoredWriter)
 {
     auto region = openExisting(path);
     say("waiting");
-    const std::uint64_t sequence = region->waitForChange(after, std::chrono::milliseconds(maxMs));
+    const std::uint64_t sequence = region->waitForChange(after, std::chrono::milliseconds(maxMs), ignoredWriter);
     const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
     say("woke " + std::to_string(sequence) + " " + std::to_string(now));
     return 0;
@@ -1152,8 +1155,12 @@ int main(int argc, char** argv)
         return stash(path, number(argv[3]), number(argv[4]));
     }
     if (command == "wait-change") {
-        need(2);
-        return waitChange(path, number(argv[3]), number(argv[4]));
+        std::optional<std::uint32_t> ignored;
+        if (argc == 6)
+            ignored = std::uint32_t(number(argv[5]));
+        else
+            need(2);
+        return waitChange(path, number(argv[3]), number(argv[4]), ignored);
     }
     if (command == "fill") {
         need(1);

@@ -23,8 +23,12 @@ bool processGone(std::uint64_t pid, std::uint64_t startTime);
 std::uint64_t bootId();
 // Sleeps while the 32-bit word in a shared mapping still holds `expected`, at most `timeout`; other
 // processes wake it with wakeAllOnWord(). May return early (spuriously): callers re-check.
-void waitOnWord(std::uint32_t* word, std::uint32_t expected, std::chrono::nanoseconds timeout);
-void wakeAllOnWord(std::uint32_t* word);
+// A wake reaches a sleeper only when the waker's `wakeBits` share a bit with the sleeper's
+// `listenBits`; a system that cannot filter wakes every sleeper, which is always correct.
+inline constexpr std::uint32_t kAllWakeBits = 0xFFFFFFFFu;
+void waitOnWord(std::uint32_t* word, std::uint32_t expected, std::chrono::nanoseconds timeout,
+    std::uint32_t listenBits = kAllWakeBits);
+void wakeAllOnWord(std::uint32_t* word, std::uint32_t wakeBits = kAllWakeBits);
 // Ends this process at once, as a crash would (no destructors, no atexit).
 [[noreturn]] void killSelf();
 

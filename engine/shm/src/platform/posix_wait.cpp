@@ -17,23 +17,30 @@ namespace commy::shm::platform {
 
 // Shared (not FUTEX_PRIVATE) futexes: the word lives in a file mapping that other processes map
 // at other addresses; the kernel keys the wait on the file page, so their wakes reach us.
-void waitOnWord(std::uint32_t* word, std::uint32_t expected, std::chrono::nanoseconds timeout)
+// The bitset forms filter wakes in the kernel; FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC
+// deadline instead of a relative timeout.
+void waitOnWord(std::uint32_t* word, std::uint32_t expected, std::chrono::nanoseconds timeout, std::uint32_t listenBits)
 {
     if (timeout.count() <= 0)
         return;
-    timespec relative {};
-    relative.tv_sec = static_cast<time_t>(timeout.count() / 1'000'000'000);
-    relative.tv_nsec = static_cast<long>(timeout.count() % 1'000'000'000);
-    ::syscall(SYS_futex, word, FUTEX_WAIT, expected, &relative, nullptr, 0);
+    timespec deadline {};
+    ::clock_gettime(CLOCK_MONOTONIC, &deadline);
+    const long long ns = static_cast<long long>(deadline.tv_nsec) + timeout.count() % 1'000'000'000;
+    deadline.tv_sec += static_cast<time_t>(timeout.count() / 1'000'000'000 + ns / 1'000'000'000);
+    deadline.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+    ::syscall(SYS_futex, word, FUTEX_WAIT_BITSET, expected, &deadline, nullptr, listenBits);
 }
 
-void wakeAllOnWord(std::uint32_t* word) { ::syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0); }
+void wakeAllOnWord(std::uint32_t* word, std::uint32_t wakeBits)
+{
+    ::syscall(SYS_futex, word, FUTEX_WAKE_BITSET, INT_MAX, nullptr, nullptr, wakeBits);
+}
 
 #else
 
 // Portable fallback for systems without a cross-process futex: watch the word, sleeping a little
 // longer each round (up to 1 ms), so a change is seen within about a millisecond.
-void waitOnWord(std::uint32_t* word, std::uint32_t expected, std::chrono::nanoseconds timeout)
+void waitOnWord(std::uint32_t* word, std::uint32_t expected, std::chrono::nanoseconds timeout, std::uint32_t)
 {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     std::chrono::microseconds pause(1);
@@ -45,7 +52,7 @@ void waitOnWord(std::uint32_t* word, std::uint32_t expected, std::chrono::nanose
     }
 }
 
-void wakeAllOnWord(std::uint32_t*) { }
+void wakeAllOnWord(std::uint32_t*, std::uint32_t) { }
 
 #endif
 

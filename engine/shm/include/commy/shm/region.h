@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -190,8 +191,14 @@ public:
     // Change notification across processes. changeSequence() is the newest change's sequence;
     // waitForChange() blocks until it passes `after` or the timeout ends, and returns it;
     // changesSince() lists the changes after `after` that the ring still holds.
+    // `ignoredWriter` is a process slot whose own changes should not wake this wait: a process that
+    // both writes (through another Region object) and watches for other processes' writes is then not
+    // woken by itself on every write. Such changes still count once the wait ends for another reason
+    // (another writer, the timeout, or a sequence already past `after`). Best effort: writers in
+    // slots above 30 wake every waiter.
     std::uint64_t changeSequence() const;
-    std::uint64_t waitForChange(std::uint64_t after, std::chrono::milliseconds timeout);
+    std::uint64_t waitForChange(std::uint64_t after, std::chrono::milliseconds timeout,
+        std::optional<std::uint32_t> ignoredWriter = std::nullopt);
     RegionExpected<ChangeBatch> changesSince(std::uint64_t after);
     RegionExpected<std::vector<RootInfo>> roots();
 
