@@ -80,7 +80,7 @@ void Daemon::stop()
         return;
     }
     qCInfo(lcCommyd, "stopping: closing %d session(s)", m_server->sessionCount());
-    m_server->close(QWebSocketProtocol::CloseCodeGoingAway, QStringLiteral("server shutting down"));
+    m_server->close(1001, QStringLiteral("server shutting down")); // going away
     if (m_server->sessionCount() == 0) {
         finishStop();
         return;

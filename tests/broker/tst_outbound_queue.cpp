@@ -84,6 +84,7 @@ class TestOutboundQueue : public QObject {
 
 private slots:
     void framesPassThroughWithinTheBound();
+    void aFrameSkipsTheQueueOnlyWhenNothingWaits();
     void takeStopsOnceTheBoundIsCrossed_data();
     void takeStopsOnceTheBoundIsCrossed();
     void repliesWaitAndAreNeverDropped();
@@ -115,6 +116,27 @@ void TestOutboundQueue::framesPassThroughWithinTheBound()
     QCOMPARE(describeAll(queue.takeSendable(0)), QStringList { QStringLiteral("line1/x#3") });
     queue.enqueuePush(push(QStringLiteral("x"), 4));
     QCOMPARE(describeAll(queue.takeSendable(kBound)), QStringList { QStringLiteral("line1/x#4") });
+}
+
+void TestOutboundQueue::aFrameSkipsTheQueueOnlyWhenNothingWaits()
+{
+    OutboundQueue queue = makeQueue();
+    QVERIFY(queue.passesThrough(0));
+    QVERIFY(queue.passesThrough(kBound));
+    QVERIFY(!queue.passesThrough(kOver)); // the socket is over the bound: frames wait (and merge)
+
+    // Something waits: a new frame behind it must not overtake it, whatever the socket holds.
+    queue.enqueuePush(push(QStringLiteral("x"), 1));
+    QVERIFY(!queue.passesThrough(0));
+    queue.enqueuePush(push(QStringLiteral("x"), 2)); // merged: the subscription owes a gap flag
+    QVERIFY(!queue.passesThrough(0));
+    QCOMPARE(describeAll(queue.takeSendable(0)), QStringList { QStringLiteral("line1/x#2*") });
+    QVERIFY(queue.passesThrough(0)); // the flag went out with #2
+
+    queue.enqueueReply(reply(1));
+    QVERIFY(!queue.passesThrough(0));
+    QCOMPARE(describeAll(queue.takeSendable(0)), QStringList { QStringLiteral("r1") });
+    QVERIFY(queue.passesThrough(0));
 }
 
 void TestOutboundQueue::takeStopsOnceTheBoundIsCrossed_data()

@@ -46,6 +46,13 @@ public:
     // Since when the session has been over the bound, as last observed.
     std::optional<qint64> overBoundSince() const { return m_overSince; }
 
+    // True when a new frame may go straight to the socket, skipping the queue: nothing waits here, no
+    // subscription owes a gap flag, and the socket is within the bound. Order and seq stay as if queued.
+    bool passesThrough(qint64 socketUnsentBytes) const
+    {
+        return m_entries.empty() && m_gapPending.isEmpty() && socketUnsentBytes <= m_options.boundBytes;
+    }
+
     bool isEmpty() const { return m_entries.empty(); }
     qsizetype waitingFrames() const { return qsizetype(m_entries.size()); }
     // Bytes of the frames waiting here (a waiting push counted as encoded).

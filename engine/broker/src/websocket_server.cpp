@@ -4,22 +4,17 @@
 #include "ws_connection.h"
 #include "ws_logging.h"
 
+#include "ws_send_batch.h"
+
 #include <QHash>
 #include <QSet>
 #include <QSslServer>
 #include <QTcpServer>
 #include <QTcpSocket>
-#include <QWebSocket>
-#include <QWebSocketServer>
 
 namespace commy::broker {
 
 namespace {
-
-// Accepted sockets are upgraded by a QWebSocketServer through handleConnection(), so the
-// transport keeps a pointer to each TCP/TLS socket: QWebSocket does not reveal how many
-// encrypted bytes wait in it, and the send bound needs that.
-const auto kHandshakeTimerName = QStringLiteral("commyHandshakeTimer");
 
 QString hostText(const QHostAddress& address)
 {
@@ -35,16 +30,17 @@ struct WebSocketServer::Impl {
     WebSocketServerOptions options;
     bool secure = false;
     bool closed = false;
-    QWebSocketProtocol::CloseCode closeCode = QWebSocketProtocol::CloseCodeGoingAway;
     QString closeReason;
-    std::unique_ptr<QWebSocketServer> upgrader;
     std::unique_ptr<QTcpServer> listener; // a QSslServer for wss
-    QSet<QTcpSocket*> upgrading; // accepted, handshake not finished
-    QHash<SessionId, WsConnection*> connections;
+    WsSendBatch batch;
+    QSet<WsConnection*> handshaking;
+    QHash<SessionId, WsConnection*> connections; // open sessions
 
     ConnectionSettings connectionSettings() const
     {
         ConnectionSettings settings;
+        settings.maxMessageBytes = options.maxMessageBytes;
+        settings.handshakeTimeoutMs = options.handshakeTimeoutMs;
         settings.idleTimeoutMs = options.idleTimeoutMs;
         settings.pingIntervalMs = options.pingIntervalMs;
         settings.closeTimeoutMs = options.closeTimeoutMs;
@@ -54,8 +50,6 @@ struct WebSocketServer::Impl {
     }
 
     void accept();
-    void upgraded();
-    QTcpSocket* takeUpgrading(const QWebSocket& socket);
     void watchTls(QSslServer& server);
 };
 
@@ -71,65 +65,23 @@ void WebSocketServer::Impl::accept()
             continue;
         }
         socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
-        upgrading.insert(socket);
-        // The listener is the context: it outlives its sockets' signals even during teardown.
-        QObject::connect(socket, &QObject::destroyed, listener.get(), [this, socket] { upgrading.remove(socket); });
-        QObject::connect(socket, &QAbstractSocket::disconnected, listener.get(), [this, socket] {
-            if (upgrading.contains(socket))
-                socket->deleteLater();
-        });
-        auto* timer = new QTimer(socket);
-        timer->setObjectName(kHandshakeTimerName);
-        timer->setSingleShot(true);
-        QObject::connect(timer, &QTimer::timeout, socket, [socket] {
-            qCInfo(lcWebSocket, "%s: no WebSocket handshake in time; dropping the connection",
-                qPrintable(socket->peerAddress().toString()));
-            socket->abort();
-        });
-        timer->start(options.handshakeTimeoutMs);
-        upgrader->handleConnection(socket);
-    }
-}
-
-QTcpSocket* WebSocketServer::Impl::takeUpgrading(const QWebSocket& socket)
-{
-    // Two live connections to one listener never share a peer address and port.
-    for (QTcpSocket* candidate : std::as_const(upgrading)) {
-        if (candidate->peerPort() == socket.peerPort() && candidate->peerAddress() == socket.peerAddress()) {
-            upgrading.remove(candidate);
-            delete candidate->findChild<QTimer*>(kHandshakeTimerName);
-            return candidate;
-        }
-    }
-    return nullptr;
-}
-
-void WebSocketServer::Impl::upgraded()
-{
-    while (upgrader->hasPendingConnections()) {
-        QWebSocket* socket = upgrader->nextPendingConnection();
-        if (!socket)
-            continue;
-        QTcpSocket* transport = takeUpgrading(*socket);
-        socket->setMaxAllowedIncomingMessageSize(quint64(options.maxMessageBytes));
-        socket->setMaxAllowedIncomingFrameSize(quint64(options.maxMessageBytes));
-        if (closed) {
-            socket->close(closeCode, closeReason);
-            socket->deleteLater();
-            continue;
-        }
-        auto* connection = new WsConnection(socket, transport, handler, connectionSettings(), q);
+        auto* connection = new WsConnection(socket, handler, connectionSettings(), &batch, q);
+        handshaking.insert(connection);
         WsConnection::Callbacks callbacks;
+        callbacks.opened = [this, connection] {
+            handshaking.remove(connection);
+            connections.insert(connection->session(), connection);
+            emit q->sessionOpened(connection->session());
+        };
         callbacks.closing = [this, connection](int code) { emit q->sessionClosing(connection->session(), code); };
         callbacks.finished = [this, connection] {
-            const SessionId session = connection->session();
-            connections.remove(session);
             connection->deleteLater();
-            emit q->sessionClosed(session);
+            if (handshaking.remove(connection))
+                return; // never got past the handshake: no session
+            connections.remove(connection->session());
+            emit q->sessionClosed(connection->session());
         };
         connection->start(std::move(callbacks));
-        connections.insert(connection->session(), connection);
-        emit q->sessionOpened(connection->session());
     }
 }
 
@@ -158,13 +110,6 @@ WebSocketServer::WebSocketServer(SessionHandler* handler, WebSocketServerOptions
     m_impl->q = this;
     m_impl->handler = handler;
     m_impl->options = std::move(options);
-    // TLS (if any) is already done by the listener when a socket reaches the upgrader.
-    m_impl->upgrader = std::make_unique<QWebSocketServer>(QStringLiteral("commy"), QWebSocketServer::NonSecureMode);
-    connect(m_impl->upgrader.get(), &QWebSocketServer::newConnection, this, [this] { m_impl->upgraded(); });
-    connect(m_impl->upgrader.get(), &QWebSocketServer::serverError, this, [this](QWebSocketProtocol::CloseCode code) {
-        qCInfo(lcWebSocket, "WebSocket handshake refused (%d): %s", int(code),
-            qPrintable(m_impl->upgrader->errorString()));
-    });
 }
 
 WebSocketServer::~WebSocketServer()
@@ -172,7 +117,8 @@ WebSocketServer::~WebSocketServer()
     for (WsConnection* connection : std::as_const(m_impl->connections))
         delete connection; // aborts the socket and closes the session
     m_impl->connections.clear();
-    m_impl->upgrader.reset();
+    qDeleteAll(m_impl->handshaking);
+    m_impl->handshaking.clear();
     m_impl->listener.reset();
 }
 
@@ -232,16 +178,15 @@ QUrl WebSocketServer::url() const
     return url;
 }
 
-void WebSocketServer::close(QWebSocketProtocol::CloseCode code, const QString& reason)
+void WebSocketServer::close(quint16 code, const QString& reason)
 {
     m_impl->closed = true;
-    m_impl->closeCode = code;
     m_impl->closeReason = reason.isEmpty() ? QStringLiteral("server shutting down") : reason;
     if (m_impl->listener)
         m_impl->listener->close();
-    const QList<QTcpSocket*> upgrading = m_impl->upgrading.values();
-    for (QTcpSocket* socket : upgrading)
-        socket->abort();
+    const QList<WsConnection*> handshaking = m_impl->handshaking.values();
+    for (WsConnection* connection : handshaking)
+        connection->close(code, m_impl->closeReason); // dropped: no session to close yet
     const QList<WsConnection*> connections = m_impl->connections.values();
     for (WsConnection* connection : connections)
         connection->close(code, m_impl->closeReason);

@@ -1,12 +1,13 @@
 #include "ws_connection.h"
 
+#include "ws_handshake.h"
 #include "ws_logging.h"
+#include "ws_send_batch.h"
 
 #include <commy/protocol/codec.h>
 
 #include <QSslSocket>
 #include <QTcpSocket>
-#include <QWebSocket>
 
 namespace commy::broker {
 
@@ -14,7 +15,7 @@ namespace {
 
 // An IPv4 peer reached through a dual-stack socket shows as ::ffff:a.b.c.d; the broker compares
 // addresses (rate limits, loopback checks), so it gets the plain IPv4 form.
-PeerInfo peerOf(const QWebSocket& socket)
+PeerInfo peerOf(const QTcpSocket& socket)
 {
     PeerInfo peer { socket.peerAddress(), socket.peerPort() };
     bool isV4 = false;
@@ -34,21 +35,29 @@ QString describe(const PeerInfo& peer)
 } // namespace
 
 WsConnection::WsConnection(
-    QWebSocket* socket, QTcpSocket* transport, SessionHandler* handler, ConnectionSettings settings, QObject* parent)
+    QTcpSocket* socket, SessionHandler* handler, ConnectionSettings settings, WsSendBatch* batch, QObject* parent)
     : QObject(parent)
     , m_socket(socket)
-    , m_transport(transport)
+    , m_tls(qobject_cast<QSslSocket*>(socket))
     , m_handler(handler)
     , m_settings(settings)
+    , m_batch(batch)
+    , m_reader(settings.maxMessageBytes)
     , m_queue(settings.queue)
     , m_peer(peerOf(*socket))
 {
     m_socket->setParent(this);
+    m_handshakeTimer.setSingleShot(true);
     m_pingTimer.setInterval(m_settings.pingIntervalMs);
     m_idleTimer.setSingleShot(true);
     m_pressureTimer.setSingleShot(true);
     m_closeTimer.setSingleShot(true);
-    connect(&m_pingTimer, &QTimer::timeout, this, [this] { m_socket->ping(); });
+    connect(&m_handshakeTimer, &QTimer::timeout, this, [this] {
+        qCInfo(lcWebSocket, "%s: no WebSocket handshake within %d ms; dropping the connection",
+            qPrintable(describe(m_peer)), m_settings.handshakeTimeoutMs);
+        m_socket->abort();
+    });
+    connect(&m_pingTimer, &QTimer::timeout, this, [this] { writeFrame(WsOpcode::Ping, {}); });
     connect(&m_idleTimer, &QTimer::timeout, this, &WsConnection::onIdleCheck);
     connect(&m_pressureTimer, &QTimer::timeout, this, &WsConnection::drain);
     connect(&m_closeTimer, &QTimer::timeout, this, [this] {
@@ -65,118 +74,239 @@ void WsConnection::start(Callbacks callbacks)
     m_callbacks = std::move(callbacks);
     m_clock.start();
     noteActivity();
-
-    connect(m_socket, &QWebSocket::textMessageReceived, this, &WsConnection::onTextMessage);
-    connect(m_socket, &QWebSocket::binaryMessageReceived, this, [this] { onBinaryMessage(); });
-    // Any frame, including each part of a long fragmented message, and any pong shows the peer is alive.
-    connect(m_socket, &QWebSocket::textFrameReceived, this, [this] { noteActivity(); });
-    connect(m_socket, &QWebSocket::binaryFrameReceived, this, [this] { noteActivity(); });
-    connect(m_socket, &QWebSocket::pong, this, [this] { noteActivity(); });
-    connect(m_socket, &QWebSocket::bytesWritten, this, [this] { drain(); });
-    if (auto* tls = qobject_cast<QSslSocket*>(m_transport.data()))
-        connect(tls, &QSslSocket::encryptedBytesWritten, this, [this] { drain(); });
-    connect(m_socket, &QWebSocket::aboutToClose, this, &WsConnection::onClosingStarted);
+    connect(m_socket, &QTcpSocket::readyRead, this, &WsConnection::onReadyRead);
+    connect(m_socket, &QTcpSocket::bytesWritten, this, [this] { drain(); });
+    if (m_tls)
+        connect(m_tls, &QSslSocket::encryptedBytesWritten, this, [this] { drain(); });
     // Queued: a disconnect can happen inside a write the handler made, and closing the session from
     // there would re-enter the handler.
-    connect(m_socket, &QWebSocket::disconnected, this, &WsConnection::onDisconnected, Qt::QueuedConnection);
-
-    m_session = m_handler->openSession(m_peer, this);
-    m_sessionOpen = true;
-    qCInfo(lcWebSocket, "session %llu: opened for %s", m_session, qPrintable(describe(m_peer)));
-
-    if (m_settings.pingIntervalMs > 0)
-        m_pingTimer.start();
-    if (m_settings.idleTimeoutMs > 0)
-        m_idleTimer.start(m_settings.idleTimeoutMs);
-    if (m_socket->state() != QAbstractSocket::ConnectedState)
+    connect(m_socket, &QTcpSocket::disconnected, this, &WsConnection::onDisconnected, Qt::QueuedConnection);
+    if (m_socket->state() != QAbstractSocket::ConnectedState) {
         QMetaObject::invokeMethod(this, &WsConnection::onDisconnected, Qt::QueuedConnection);
+        return;
+    }
+    m_handshakeTimer.start(m_settings.handshakeTimeoutMs);
+    if (m_socket->bytesAvailable() > 0)
+        QMetaObject::invokeMethod(this, &WsConnection::onReadyRead, Qt::QueuedConnection);
 }
 
-void WsConnection::close(QWebSocketProtocol::CloseCode code, const QString& reason)
+void WsConnection::close(quint16 code, const QString& reason)
 {
-    if (m_closing || !m_sessionOpen)
+    if (m_state == State::Handshaking) {
+        m_state = State::Closed;
+        m_socket->abort();
         return;
-    m_closing = true;
+    }
+    if (m_state != State::Open)
+        return;
+    m_state = State::Closing;
+    m_closeCode = code;
+    m_closeReason = reason;
     qCInfo(lcWebSocket, "session %llu: closing %s with %d (%s)", m_session, qPrintable(describe(m_peer)), int(code),
         qPrintable(reason));
     if (m_callbacks.closing)
         m_callbacks.closing(int(code));
-    m_socket->close(code, reason);
-    onClosingStarted();
+    stopTimers();
+    m_outgoing.append(encodeWsClose(code, reason));
+    m_batch->wrote(this);
+    if (m_settings.closeTimeoutMs > 0)
+        m_closeTimer.start(m_settings.closeTimeoutMs);
 }
 
 void WsConnection::abortNow()
 {
+    m_batch->forget(this);
     m_socket->disconnect(this);
-    if (m_transport)
-        m_transport->disconnect(this);
-    m_pingTimer.stop();
-    m_idleTimer.stop();
-    m_pressureTimer.stop();
+    stopTimers();
     m_closeTimer.stop();
-    m_closing = true;
+    m_state = State::Closed;
     m_socket->abort();
     endSession();
 }
 
 void WsConnection::sendReply(const QByteArray& frame)
 {
-    if (m_closing)
+    if (m_state != State::Open)
         return;
+    if (m_queue.passesThrough(unsentBytes())) {
+        writeFrame(WsOpcode::Text, frame);
+        if (unsentBytes() > m_queue.options().boundBytes || m_queue.overBoundSince())
+            checkPressure();
+        return;
+    }
     m_queue.enqueueReply(frame);
     drain();
 }
 
 void WsConnection::sendPush(const protocol::VariableChanged& push)
 {
-    if (m_closing)
+    if (m_state != State::Open)
         return;
+    // The common case, a reader that keeps up: encoded and handed to the socket without queueing.
+    if (m_queue.passesThrough(unsentBytes())) {
+        writeFrame(WsOpcode::Text, protocol::encodePush(push));
+        if (unsentBytes() > m_queue.options().boundBytes || m_queue.overBoundSince())
+            checkPressure(); // starts the grace period this frame may have opened
+        return;
+    }
     m_queue.enqueuePush(push);
     drain();
 }
 
-void WsConnection::onTextMessage(const QString& message)
+void WsConnection::handOverOutgoing()
 {
-    if (m_closing || !m_sessionOpen)
+    if (m_outgoing.isEmpty())
         return;
-    m_handler->handleFrame(m_session, message.toUtf8());
+    m_socket->write(m_outgoing);
+    m_outgoing.clear();
 }
 
-void WsConnection::onBinaryMessage()
+void WsConnection::flushSocket()
 {
-    protocol::Error error;
-    error.code = protocol::ErrorCode::InvalidRequest;
-    error.message = QStringLiteral("binary frames are not accepted: send JSON in text frames");
-    sendReply(protocol::encodeError(std::nullopt, error));
+    handOverOutgoing();
+    if (m_socket->state() == QAbstractSocket::ConnectedState || m_socket->state() == QAbstractSocket::ClosingState)
+        m_socket->flush();
 }
 
-void WsConnection::onClosingStarted()
+void WsConnection::onReadyRead()
 {
-    // Also reached when QtWebSockets closes on its own (a message over the limit: 1009).
-    m_closing = true;
-    m_pingTimer.stop();
-    m_idleTimer.stop();
-    m_pressureTimer.stop();
-    if (m_settings.closeTimeoutMs > 0 && !m_closeTimer.isActive())
-        m_closeTimer.start(m_settings.closeTimeoutMs);
+    const QByteArray bytes = m_socket->readAll();
+    if (bytes.isEmpty() || m_state == State::Closed)
+        return;
+    noteActivity(); // any bytes, a pong or a part of a long frame, show the peer is alive
+    m_batch->open();
+    if (m_state == State::Handshaking)
+        readHandshake(bytes);
+    else
+        m_reader.append(bytes);
+    readMessages();
+    m_batch->close();
+}
+
+void WsConnection::readHandshake(const QByteArray& bytes)
+{
+    m_handshakeBytes.append(bytes);
+    const WsHandshake handshake = readUpgradeRequest(m_handshakeBytes);
+    switch (handshake.status) {
+    case WsHandshake::Status::NeedMore:
+        return;
+    case WsHandshake::Status::Refused:
+        qCInfo(lcWebSocket, "%s: WebSocket handshake refused: %s", qPrintable(describe(m_peer)),
+            qPrintable(handshake.refusal));
+        m_state = State::Closed;
+        m_handshakeTimer.stop();
+        m_socket->write(handshake.response);
+        m_socket->disconnectFromHost(); // after the answer is sent
+        m_handshakeBytes.clear();
+        return;
+    case WsHandshake::Status::Accepted:
+        break;
+    }
+    m_handshakeTimer.stop();
+    m_outgoing.append(handshake.response);
+    m_batch->wrote(this);
+    m_reader.append(QByteArrayView(m_handshakeBytes).sliced(handshake.requestBytes));
+    m_handshakeBytes = QByteArray();
+    m_state = State::Open;
+    m_session = m_handler->openSession(m_peer, this);
+    m_sessionOpen = true;
+    qCInfo(lcWebSocket, "session %llu: opened for %s", m_session, qPrintable(describe(m_peer)));
+    if (m_settings.pingIntervalMs > 0)
+        m_pingTimer.start();
+    if (m_settings.idleTimeoutMs > 0)
+        m_idleTimer.start(m_settings.idleTimeoutMs);
+    if (m_callbacks.opened)
+        m_callbacks.opened();
+}
+
+void WsConnection::readMessages()
+{
+    WsMessage message;
+    while (m_state == State::Open || m_state == State::Closing) {
+        switch (m_reader.next(message)) {
+        case WsFrameReader::Status::NeedMore:
+            return;
+        case WsFrameReader::Status::Failed:
+            // Failing the connection (RFC 6455 section 7.1.7): the close frame, then the TCP side at once,
+            // without waiting for an answer from a peer that broke the protocol.
+            if (m_state == State::Open)
+                close(m_reader.failure().closeCode, m_reader.failure().reason);
+            m_state = State::Closed;
+            m_closeTimer.stop();
+            handOverOutgoing();
+            m_socket->disconnectFromHost(); // after the close frame is sent
+            return;
+        case WsFrameReader::Status::Message:
+            onMessage(message);
+            break;
+        }
+    }
+}
+
+void WsConnection::onMessage(WsMessage& message)
+{
+    if (message.opcode == WsOpcode::Close) {
+        onPeerClose(message.payload);
+        return;
+    }
+    // After this side sent its close frame only the peer's close matters (RFC 6455 section 5.5.1).
+    if (m_state != State::Open)
+        return;
+    switch (message.opcode) {
+    case WsOpcode::Text:
+        m_handler->handleFrame(m_session, message.payload);
+        break;
+    case WsOpcode::Binary: {
+        protocol::Error error;
+        error.code = protocol::ErrorCode::InvalidRequest;
+        error.message = QStringLiteral("binary frames are not accepted: send JSON in text frames");
+        sendReply(protocol::encodeError(std::nullopt, error));
+        break;
+    }
+    case WsOpcode::Ping:
+        writeFrame(WsOpcode::Pong, message.payload);
+        break;
+    case WsOpcode::Pong:
+    case WsOpcode::Close:
+    case WsOpcode::Continuation:
+        break;
+    }
+}
+
+void WsConnection::onPeerClose(const QByteArray& payload)
+{
+    if (m_state == State::Open) {
+        // The peer began: answer with its code, as RFC 6455 section 5.5.1 asks, then end the TCP side.
+        m_closeCode = wsCloseCode(payload);
+        m_closeReason = wsCloseReason(payload);
+        stopTimers();
+        m_state = State::Closing;
+        const quint16 echoed = m_closeCode == ws_close::kNoStatus ? ws_close::kNormal : m_closeCode;
+        m_outgoing.append(encodeWsClose(echoed, {}));
+    }
+    m_state = State::Closed;
+    m_closeTimer.stop();
+    handOverOutgoing();
+    m_socket->disconnectFromHost(); // sends what is buffered first
 }
 
 void WsConnection::onDisconnected()
 {
-    m_pingTimer.stop();
-    m_idleTimer.stop();
-    m_pressureTimer.stop();
+    stopTimers();
+    m_handshakeTimer.stop();
     m_closeTimer.stop();
-    if (!m_sessionOpen)
-        return;
-    if (m_closing)
-        qCInfo(lcWebSocket, "session %llu: %s disconnected (close code %d%s%s)", m_session,
-            qPrintable(describe(m_peer)), int(m_socket->closeCode()), m_socket->closeReason().isEmpty() ? "" : ": ",
-            qPrintable(m_socket->closeReason()));
-    else
-        qCInfo(
-            lcWebSocket, "session %llu: %s went away without a close frame", m_session, qPrintable(describe(m_peer)));
-    m_closing = true;
+    m_batch->forget(this);
+    const bool wasOpen = m_sessionOpen;
+    if (wasOpen) {
+        if (m_closeCode != ws_close::kNoStatus)
+            qCInfo(lcWebSocket, "session %llu: %s disconnected (close code %d%s%s)", m_session,
+                qPrintable(describe(m_peer)), int(m_closeCode), m_closeReason.isEmpty() ? "" : ": ",
+                qPrintable(m_closeReason));
+        else
+            qCInfo(lcWebSocket, "session %llu: %s went away without a close frame", m_session,
+                qPrintable(describe(m_peer)));
+    }
+    m_state = State::Closed;
     endSession();
     if (m_callbacks.finished)
         m_callbacks.finished();
@@ -186,19 +316,28 @@ void WsConnection::onIdleCheck()
 {
     const qint64 idleMs = m_clock.elapsed() - m_lastActivityMs;
     if (idleMs >= m_settings.idleTimeoutMs) {
-        close(QWebSocketProtocol::CloseCodeGoingAway, QStringLiteral("idle"));
+        close(ws_close::kGoingAway, QStringLiteral("idle"));
         return;
     }
     m_idleTimer.start(int(m_settings.idleTimeoutMs - idleMs));
 }
 
+void WsConnection::writeFrame(WsOpcode opcode, QByteArrayView payload)
+{
+    // Frames collect in m_outgoing until the flush: one socket write per turn, not two per frame.
+    char header[10];
+    m_outgoing.append(header, wsFrameHeader(opcode, quint64(payload.size()), header));
+    m_outgoing.append(payload);
+    m_batch->wrote(this);
+}
+
 void WsConnection::drain()
 {
-    if (m_closing)
+    if (m_state != State::Open)
         return;
     if (!m_queue.isEmpty()) {
         for (const QByteArray& frame : m_queue.takeSendable(unsentBytes()))
-            m_socket->sendTextMessage(QString::fromUtf8(frame));
+            writeFrame(WsOpcode::Text, frame);
     }
     checkPressure();
 }
@@ -210,7 +349,7 @@ void WsConnection::checkPressure()
     if (m_queue.overBoundTooLong(unsentBytes(), nowMs)) {
         qCWarning(lcWebSocket, "session %llu: %s stayed over its send bound for %lld ms (%lld pushes merged)",
             m_session, qPrintable(describe(m_peer)), nowMs - *m_queue.overBoundSince(), m_queue.coalescedTotal());
-        close(QWebSocketProtocol::CloseCodePolicyViolated, QStringLiteral("too slow: send buffer over its bound"));
+        close(ws_close::kPolicyViolated, QStringLiteral("too slow: send buffer over its bound"));
         return;
     }
     const std::optional<qint64> since = m_queue.overBoundSince();
@@ -228,12 +367,19 @@ void WsConnection::checkPressure()
         m_pressureTimer.start(int(*since + m_queue.options().graceMs - nowMs + 1));
 }
 
+void WsConnection::stopTimers()
+{
+    m_pingTimer.stop();
+    m_idleTimer.stop();
+    m_pressureTimer.stop();
+}
+
 qint64 WsConnection::unsentBytes() const
 {
-    qint64 bytes = m_socket->bytesToWrite();
+    qint64 bytes = m_outgoing.size() + m_socket->bytesToWrite();
     // TLS encrypts eagerly: what waits for the network sits in the encrypted buffer.
-    if (const auto* tls = qobject_cast<const QSslSocket*>(m_transport.data()))
-        bytes += tls->encryptedBytesToWrite();
+    if (m_tls)
+        bytes += m_tls->encryptedBytesToWrite();
     return bytes;
 }
 

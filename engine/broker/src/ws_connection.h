@@ -1,27 +1,32 @@
 #pragma once
 
-// One upgraded WebSocket connection and its session: text frames go to the handler, replies and
-// pushes come back through the outbound queue, and the connection watches its own health (pings,
-// idle timeout, send pressure, a peer that never finishes closing).
+// One accepted TCP (or TLS) connection speaking WebSocket, and its session: it answers the opening
+// handshake, hands text messages to the handler, sends replies and pushes through the outbound
+// queue, and watches its own health (handshake time, pings, idle timeout, send pressure, a peer that
+// never finishes closing). The framing is ws_frames.h; nothing here waits for a frame to complete on
+// a timer of its own: a peer that stops mid-frame is idle, and the idle timeout decides.
 
 #include "outbound_queue.h"
+#include "ws_frames.h"
 
 #include <commy/broker/session_handler.h>
 
 #include <QElapsedTimer>
 #include <QObject>
-#include <QPointer>
 #include <QTimer>
-#include <QWebSocketProtocol>
 
 #include <functional>
 
+class QSslSocket;
 class QTcpSocket;
-class QWebSocket;
 
 namespace commy::broker {
 
+class WsSendBatch;
+
 struct ConnectionSettings {
+    qint64 maxMessageBytes = 1 << 20; // a longer message or frame closes with 1009
+    int handshakeTimeoutMs = 10'000;
     int idleTimeoutMs = 60'000; // 0: never
     int pingIntervalMs = 20'000; // 0: no pings
     int closeTimeoutMs = 5'000; // 0: wait for the peer forever
@@ -31,23 +36,25 @@ struct ConnectionSettings {
 class WsConnection final : public QObject, public SessionOutput {
 public:
     struct Callbacks {
+        std::function<void()> opened; // the handshake is done and the session open
         std::function<void(int closeCode)> closing; // the server began closing the connection
-        std::function<void()> finished; // the peer is gone and the session closed; delete later
+        std::function<void()> finished; // the peer is gone (and the session closed); delete later
     };
 
-    // Takes `socket` as a child. `transport` is the TCP (or TLS) socket under it, used to measure
-    // unsent bytes; it belongs to whoever accepted it.
-    WsConnection(QWebSocket* socket, QTcpSocket* transport, SessionHandler* handler, ConnectionSettings settings,
+    // Takes `socket` as a child; `batch` must outlive the connection.
+    WsConnection(QTcpSocket* socket, SessionHandler* handler, ConnectionSettings settings, WsSendBatch* batch,
         QObject* parent = nullptr);
     ~WsConnection() override;
 
-    // Opens the session and starts serving.
+    // Starts reading the opening handshake.
     void start(Callbacks callbacks);
+    bool isOpen() const { return m_sessionOpen; }
     SessionId session() const { return m_session; }
     const PeerInfo& peer() const { return m_peer; }
 
-    // Sends a close frame; the session ends when the peer answers or closeTimeoutMs passes.
-    void close(QWebSocketProtocol::CloseCode code, const QString& reason);
+    // Sends a close frame; the connection ends when the peer answers or closeTimeoutMs passes. A
+    // connection still in its handshake is dropped.
+    void close(quint16 code, const QString& reason);
     // Drops the socket without a close handshake and closes the session now, without callbacks.
     void abortNow();
 
@@ -55,31 +62,52 @@ public:
     void sendPush(const protocol::VariableChanged& push) override;
     qint64 queuedBytes() const override { return unsentBytes() + m_queue.waitingBytes(); }
 
+    // For WsSendBatch: hands what the socket buffered to the network.
+    void flushSocket();
+    bool flushPending() const { return m_flushPending; }
+    void setFlushPending(bool pending) { m_flushPending = pending; }
+
 private:
-    void onTextMessage(const QString& message);
-    void onBinaryMessage();
-    void onClosingStarted();
+    enum class State { Handshaking, Open, Closing, Closed };
+
+    void onReadyRead();
+    void readHandshake(const QByteArray& bytes);
+    void readMessages();
+    void onMessage(WsMessage& message);
+    void onPeerClose(const QByteArray& payload);
     void onDisconnected();
     void onIdleCheck();
     void noteActivity() { m_lastActivityMs = m_clock.elapsed(); }
+    void writeFrame(WsOpcode opcode, QByteArrayView payload);
     void drain();
     void checkPressure();
+    void stopTimers();
     qint64 unsentBytes() const;
     void endSession();
 
-    QWebSocket* m_socket;
-    QPointer<QTcpSocket> m_transport;
+    void handOverOutgoing();
+
+    QTcpSocket* m_socket;
+    QSslSocket* m_tls; // m_socket when it is a TLS socket, else null
+    QByteArray m_outgoing; // frames written since the last flush, handed to the socket in one write
     SessionHandler* m_handler;
     ConnectionSettings m_settings;
+    WsSendBatch* m_batch;
+    WsFrameReader m_reader;
     OutboundQueue m_queue;
     Callbacks m_callbacks;
     PeerInfo m_peer;
+    State m_state = State::Handshaking;
+    QByteArray m_handshakeBytes;
     SessionId m_session = 0;
     bool m_sessionOpen = false;
-    bool m_closing = false;
     bool m_pressureSeen = false;
+    bool m_flushPending = false;
+    quint16 m_closeCode = ws_close::kNoStatus; // the peer's, or else the one this side sent
+    QString m_closeReason;
     QElapsedTimer m_clock;
     qint64 m_lastActivityMs = 0;
+    QTimer m_handshakeTimer;
     QTimer m_pingTimer;
     QTimer m_idleTimer;
     QTimer m_pressureTimer;

@@ -15,7 +15,6 @@
 #include <QObject>
 #include <QString>
 #include <QUrl>
-#include <QWebSocketProtocol>
 
 #include <memory>
 
@@ -49,8 +48,9 @@ public:
     quint16 port() const; // the port listened on (the chosen one when the options said 0)
     QUrl url() const; // ws://HOST:PORT or wss://HOST:PORT; empty when not listening
 
-    // Stops listening and closes every connection with `code`; sessions end as the peers go.
-    void close(QWebSocketProtocol::CloseCode code = QWebSocketProtocol::CloseCodeGoingAway, const QString& reason = {});
+    // Stops listening and closes every connection with close code `code` (1001: going away); sessions
+    // end as the peers go.
+    void close(quint16 code = 1001, const QString& reason = {});
     int sessionCount() const;
 
 Q_SIGNALS:
