@@ -324,6 +324,19 @@ void TestCodec::replyEncoding_data()
                QByteArray("\x00\xff\x10", 3), kMaxWireInteger, kMaxWireInteger, false })
         << QByteArray(R"({"data":{"seq":9007199254740991,"service":"s","tenant":"A-z_0.9","value":"AP8Q",)"
                       R"("variable":"v","version":9007199254740991},"type":"VariableChanged"})");
+    QTest::newRow("VariableChanged one-byte value (two pads)")
+        << encodePush(VariableChanged {
+               QStringLiteral("t"), QStringLiteral("s"), QStringLiteral("v"), QByteArray("\xfb"), 1, 1, false })
+        << QByteArray(R"({"data":{"seq":1,"service":"s","tenant":"t","value":"+w==","variable":"v",)"
+                      R"("version":1},"type":"VariableChanged"})");
+    QByteArray everyByte(256 + 2, Qt::Uninitialized); // every value, and a length that needs padding
+    for (int i = 0; i < everyByte.size(); ++i)
+        everyByte[i] = char(i * 37 + 11);
+    QTest::newRow("VariableChanged every byte value, as QByteArray::toBase64 writes it")
+        << encodePush(VariableChanged {
+               QStringLiteral("t"), QStringLiteral("s"), QStringLiteral("v"), everyByte, 1, 1, false })
+        << (R"({"data":{"seq":1,"service":"s","tenant":"t","value":")" + everyByte.toBase64()
+               + R"(","variable":"v","version":1},"type":"VariableChanged"})");
     // A name the codec would refuse still encodes correctly (escaped), through the general path.
     QTest::newRow("VariableChanged escaped name")
         << encodePush(VariableChanged {
