@@ -11,9 +11,10 @@
 // newest value, so a subscriber that falls behind receives fewer, newer pushes (a version gap) where
 // Redis queues every message: deliveries are therefore reported beside writes, not instead of them.
 //
-// Both sides' subscribers read only the payload's sequence number from what arrives (a substring
-// search in the push, RESP framing for Redis): a full JSON decode per push in this one-threaded client
-// would measure the client instead of the servers.
+// Both sides' clients are plain TCP sockets with as little protocol as they need: RFC 6455 framing
+// for Commy (BenchWsClient), RESP for Redis. Subscribers read only the payload's sequence number (a
+// substring search in the push, RESP framing for Redis): a full JSON decode per push, or QWebSocket's
+// per-frame conversions, in this one-threaded client would measure the client instead of the servers.
 //
 // Usage: bench_broker_notify [--subscribers 1,10,100] [--writes 2000] [--seconds 3]
 // commyd is taken from this program's directory; redis-server from PATH. Results: docs/benchmarks.md.
@@ -32,10 +33,11 @@
 #include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QTimer>
-#include <QWebSocket>
+#include <QtEndian>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -79,6 +81,90 @@ bool waitUntil(const std::function<bool()>& done, int timeoutMs = 20000)
     return true;
 }
 
+// The client side of RFC 6455, as much as the benchmark needs: the upgrade request, masked text
+// frames out, text frames in (the broker neither fragments nor masks).
+class BenchWsClient {
+public:
+    std::function<void(QByteArrayView text)> onText;
+
+    // Connects and upgrades; false if that did not happen within the wait.
+    bool open(quint16 port)
+    {
+        QObject::connect(&m_socket, &QTcpSocket::readyRead, &m_socket, [this] { readAvailable(); });
+        m_socket.connectToHost(QHostAddress::LocalHost, port);
+        if (!waitUntil([&] { return m_socket.state() == QAbstractSocket::ConnectedState; }))
+            return false;
+        m_socket.setSocketOption(QAbstractSocket::LowDelayOption, 1);
+        m_socket.write("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                       "Sec-WebSocket-Key: YmVuY2htYXJrLWNsaWVudA==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+        return waitUntil([&] { return m_upgraded; });
+    }
+
+    void sendText(const QByteArray& text)
+    {
+        // A zero masking key: the payload goes out as it is, and the server still unmasks it.
+        char header[14] = { char(0x81) };
+        int headerBytes = 2;
+        if (text.size() < 126) {
+            header[1] = char(0x80 | text.size());
+        } else if (text.size() <= 0xFFFF) {
+            header[1] = char(0x80 | 126);
+            qToBigEndian<quint16>(quint16(text.size()), header + 2);
+            headerBytes = 4;
+        } else {
+            header[1] = char(0x80 | 127);
+            qToBigEndian<quint64>(quint64(text.size()), header + 2);
+            headerBytes = 10;
+        }
+        std::memset(header + headerBytes, 0, 4);
+        m_socket.write(header, headerBytes + 4);
+        m_socket.write(text);
+    }
+
+private:
+    void readAvailable()
+    {
+        m_buffer.append(m_socket.readAll());
+        qsizetype offset = 0;
+        if (!m_upgraded) {
+            const qsizetype end = m_buffer.indexOf("\r\n\r\n");
+            if (end < 0)
+                return;
+            m_upgraded = m_buffer.startsWith("HTTP/1.1 101");
+            offset = end + 4;
+        }
+        for (;;) {
+            const auto* head = reinterpret_cast<const uchar*>(m_buffer.constData()) + offset;
+            const qsizetype available = m_buffer.size() - offset;
+            if (available < 2)
+                break;
+            qsizetype headerBytes = 2;
+            quint64 length = head[1] & 0x7F;
+            if (length == 126) {
+                if (available < 4)
+                    break;
+                length = qFromBigEndian<quint16>(head + 2);
+                headerBytes = 4;
+            } else if (length == 127) {
+                if (available < 10)
+                    break;
+                length = qFromBigEndian<quint64>(head + 2);
+                headerBytes = 10;
+            }
+            if (quint64(available - headerBytes) < length)
+                break;
+            if ((head[0] & 0x0F) == 0x1 && onText)
+                onText(QByteArrayView(m_buffer).sliced(offset + headerBytes, qsizetype(length)));
+            offset += headerBytes + qsizetype(length);
+        }
+        m_buffer.remove(0, offset);
+    }
+
+    QTcpSocket m_socket;
+    QByteArray m_buffer;
+    bool m_upgraded = false;
+};
+
 // A pub/sub system under test: subscribers and one writer, driven by the same loop.
 class System {
 public:
@@ -118,9 +204,9 @@ public:
         if (!waitUntil([&] { return m_server.canReadLine(); }))
             return false;
         const QByteArray ready = m_server.readLine().trimmed();
-        const QString url = QString::fromUtf8(ready.mid(ready.indexOf("ws://")));
+        const quint16 port = quint16(ready.mid(ready.lastIndexOf(':') + 1).toUInt());
 
-        QWebSocket* admin = connectSocket(url);
+        BenchWsClient* admin = connectSocket(port);
         if (!admin || !call(admin, Authenticate { std::nullopt, ApiKeyCredential { key }, std::nullopt }))
             return false;
         // Sessions log in with this token: the key's slow hash is paid once, as a real fleet would.
@@ -134,73 +220,70 @@ public:
             return false;
 
         for (int i = 0; i < subscribers; ++i) {
-            QWebSocket* s = connectSocket(url);
+            BenchWsClient* s = connectSocket(port);
             if (!s || !call(s, Authenticate { std::nullopt, TokenCredential { m_token }, std::nullopt })
                 || !call(s, Subscribe { QStringLiteral("bench"), QStringLiteral("svc"), std::nullopt }))
                 return false;
-            QObject::connect(s, &QWebSocket::textMessageReceived, s, [this](const QString& text) {
+            s->onText = [this](QByteArrayView text) {
                 // Only the value's first bytes (the sequence number) are read, as the Redis side reads
                 // only its payload: the servers are measured, not this process's JSON parser, which
                 // would otherwise be the bottleneck of a single-threaded client with 100 sessions.
-                static const QString marker = QStringLiteral("\"value\":\"");
+                constexpr QByteArrayView marker = "\"value\":\"";
                 const qsizetype at = text.indexOf(marker);
                 if (at >= 0 && delivered)
-                    delivered(seqOf(QByteArray::fromBase64(text.mid(at + marker.size(), 24).toLatin1())));
-            });
+                    delivered(seqOf(QByteArray::fromBase64(text.sliced(at + marker.size(), 24).toByteArray())));
+            };
         }
-        m_writer = connectSocket(url);
+        m_writer = connectSocket(port);
         if (!m_writer || !call(m_writer, Authenticate { std::nullopt, TokenCredential { m_token }, std::nullopt }))
             return false;
-        QObject::connect(m_writer, &QWebSocket::textMessageReceived, m_writer, [this](const QString&) {
+        m_writer->onText = [this](QByteArrayView) {
             if (acknowledged)
                 acknowledged();
-        });
+        };
         return true;
     }
 
     void publish(quint64 seq) override
     {
-        m_writer->sendTextMessage(QString::fromUtf8(encodeRequest(qint64(seq),
+        m_writer->sendText(encodeRequest(qint64(seq),
             WriteVariable {
-                QStringLiteral("bench"), QStringLiteral("svc"), QStringLiteral("v"), payloadFor(seq), std::nullopt })));
+                QStringLiteral("bench"), QStringLiteral("svc"), QStringLiteral("v"), payloadFor(seq), std::nullopt }));
     }
 
 private:
-    QWebSocket* connectSocket(const QString& url)
+    BenchWsClient* connectSocket(quint16 port)
     {
-        auto socket = std::make_unique<QWebSocket>();
-        socket->setMaxAllowedIncomingMessageSize(1 << 20);
-        socket->open(QUrl(url));
-        QWebSocket* raw = socket.get();
-        if (!waitUntil([&] { return raw->state() == QAbstractSocket::ConnectedState; }))
+        auto socket = std::make_unique<BenchWsClient>();
+        if (!socket->open(port))
             return nullptr;
         m_sockets.push_back(std::move(socket));
-        return raw;
+        return m_sockets.back().get();
     }
 
-    // Sends one request and waits for its reply (set-up only, before the handlers are connected).
-    bool call(QWebSocket* socket, const Request& request)
+    // Sends one request and waits for its reply (set-up only, before the timed handlers are set).
+    bool call(BenchWsClient* socket, const Request& request)
     {
         bool done = false;
         bool ok = false;
-        auto connection = QObject::connect(socket, &QWebSocket::textMessageReceived, socket, [&](const QString& text) {
-            const QJsonObject reply = QJsonDocument::fromJson(text.toUtf8()).object();
+        socket->onText = [&](QByteArrayView text) {
+            const QJsonObject reply = QJsonDocument::fromJson(text.toByteArray()).object();
             done = true;
             ok = reply.value(QStringLiteral("type")).toString() == QStringLiteral("Result");
             m_lastReply = reply.value(QStringLiteral("data")).toObject();
             if (!ok)
-                std::fprintf(stderr, "commy: %s\n", text.toUtf8().constData());
-        });
-        socket->sendTextMessage(QString::fromUtf8(encodeRequest(qint64(++m_nextId), request)));
+                std::fprintf(stderr, "commy: %s\n", text.toByteArray().constData());
+        };
+        socket->sendText(encodeRequest(qint64(++m_nextId), request));
         const bool answered = waitUntil([&] { return done; });
-        QObject::disconnect(connection);
+        socket->onText = nullptr;
         return answered && ok;
     }
 
     QTemporaryDir m_dir;
     QProcess m_server;
-    std::vector<std::unique_ptr<QWebSocket>> m_sockets;
-    QWebSocket* m_writer = nullptr;
+    std::vector<std::unique_ptr<BenchWsClient>> m_sockets;
+    BenchWsClient* m_writer = nullptr;
     QJsonObject m_lastReply;
     QString m_token;
     qint64 m_nextId = 0;
