@@ -3,9 +3,9 @@
 // that no rendered binary is kept in the repository.
 // Usage: icon_render SVG OUTPUT_DIR SIZE... -> OUTPUT_DIR/<SIZE>x<SIZE>/apps/<name of SVG>.png
 
+#include <QCoreApplication>
 #include <QDir>
 #include <QFileInfo>
-#include <QGuiApplication>
 #include <QImage>
 #include <QImageReader>
 
@@ -13,10 +13,9 @@
 
 int main(int argc, char** argv)
 {
-    // Rendering needs no display; the offscreen platform keeps the tool usable on a build machine.
-    qputenv("QT_QPA_PLATFORM", "offscreen");
-    QGuiApplication app(argc, argv);
-    const QStringList arguments = QGuiApplication::arguments();
+    // A QCoreApplication finds the image plugins; painting into a QImage needs no display.
+    QCoreApplication app(argc, argv);
+    const QStringList arguments = QCoreApplication::arguments();
     if (arguments.size() < 4) {
         std::fprintf(stderr, "usage: icon_render SVG OUTPUT_DIR SIZE...\n");
         return 2;
