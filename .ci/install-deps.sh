@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Commy needs to build, test and benchmark; only what is missing.
+# Installs the Debian packages Commy needs to build, test, benchmark and package; only what is missing.
+# appstream, desktop-file-utils and systemd (systemd-analyze) validate the package's metadata.
 set -euo pipefail
 
 packages=(
@@ -14,6 +15,7 @@ packages=(
   libbenchmark-dev libboost-dev redis-server
   clang openssl libssl-dev
   xvfb xauth imagemagick x11-apps
+  appstream desktop-file-utils systemd
 )
 
 missing=()

@@ -95,6 +95,8 @@ int main(int argc, char* argv[])
     app.setApplicationName(QStringLiteral("commy-monitor"));
     app.setApplicationVersion(QStringLiteral(COMMY_VERSION));
     app.setWindowIcon(QIcon(QStringLiteral(":/commy-monitor/commy-monitor.svg")));
+    // Wayland compositors match the window to the installed desktop entry (its name and icon) by this.
+    QGuiApplication::setDesktopFileName(QStringLiteral("commy-monitor"));
 
     MonitorController monitor([] { return std::make_unique<ClientBrokerSource>(); });
 

@@ -1,6 +1,7 @@
 // commyd as a real process: command line and config file, the ready line, the first admin key (file
-// or environment), SIGTERM/SIGINT closing sessions with 1001, state surviving a restart, wss with a
-// certificate made at test time, and hostile input that must not take the broker down.
+// or environment), log lines for the journal or a terminal, SIGTERM/SIGINT closing sessions with
+// 1001, state surviving a restart, wss with a certificate made at test time, and hostile input that
+// must not take the broker down.
 
 #include "commyd_process.h"
 
@@ -86,6 +87,8 @@ private slots:
     void runtimeErrors();
     void readyLineAndGeneratedAdminKey();
     void bootstrapKeyFromTheEnvironment();
+    void logLinesForTheJournalOrATerminal_data();
+    void logLinesForTheJournalOrATerminal();
     void configFileSettings();
     void signalClosesSessionsWith1001_data();
     void signalClosesSessionsWith1001();
@@ -298,6 +301,52 @@ void TestCommyd::readyLineAndGeneratedAdminKey()
     QVERIFY2(again.waitReady(), again.describe());
     QCOMPARE(adminKey(), key);
     QCOMPARE(again.out().count('\n'), 1);
+}
+
+void TestCommyd::logLinesForTheJournalOrATerminal_data()
+{
+    QTest::addColumn<bool>("journal");
+    QTest::newRow("journal") << true;
+    QTest::newRow("terminal") << false;
+}
+
+// Under systemd (JOURNAL_STREAM set) every stderr line starts with its syslog priority and carries no
+// time stamp, since journald adds its own; otherwise each line starts with one. The ready line on
+// stdout is the same either way.
+void TestCommyd::logLinesForTheJournalOrATerminal()
+{
+    QFETCH(bool, journal);
+    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+    environment.remove(QStringLiteral("JOURNAL_STREAM"));
+    if (journal)
+        environment.insert(QStringLiteral("JOURNAL_STREAM"), QStringLiteral("8:123456"));
+    // A first start logs the generated admin key (info), the signal logs its receipt.
+    CommydProcess commyd(serveArgs(), environment);
+    QVERIFY2(commyd.waitReady(), commyd.describe());
+    QCOMPARE(commyd.out(), QByteArray("commyd listening on ") + commyd.url().toString().toUtf8() + "\n");
+    commyd.signal(SIGTERM);
+    QVERIFY2(commyd.waitFinished(), commyd.describe());
+    QVERIFY2(commyd.exitedWith(0), commyd.describe());
+
+    static const QRegularExpression journalLine(QStringLiteral("^<[2-7]>commy\\.[a-z.]+: \\S"));
+    static const QRegularExpression terminalLine(
+        QStringLiteral("^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3} (debug|info|warning|critical|fatal) "
+                       "commy\\.[a-z.]+: \\S"));
+    static const QRegularExpression timeStamp(QStringLiteral("\\d\\d:\\d\\d:\\d\\d"));
+    const QList<QByteArray> lines = commyd.err().trimmed().split('\n');
+    QVERIFY2(lines.size() >= 2, commyd.describe());
+    for (const QByteArray& line : lines) {
+        const QString text = QString::fromUtf8(line);
+        if (journal) {
+            QVERIFY2(journalLine.match(text).hasMatch(), line);
+            QVERIFY2(!timeStamp.match(text).hasMatch(), line);
+        } else {
+            QVERIFY2(terminalLine.match(text).hasMatch(), line);
+        }
+    }
+    const QByteArray signalLine
+        = journal ? "<6>commy.commyd: signal 15 received" : " info commy.commyd: signal 15 received";
+    QVERIFY2(commyd.err().contains(signalLine), commyd.describe());
 }
 
 void TestCommyd::bootstrapKeyFromTheEnvironment()

@@ -103,8 +103,11 @@ void ClientBrokerSource::send(protocol::Request request, Callback done)
     QPointer<ClientBrokerSource> self(this);
     const quint64 epoch = m_epoch;
     m_client->send(std::move(request), [self, epoch, watch, done = std::move(done)](const Reply& reply) {
-        if (self && epoch == self->m_epoch && watch && reply)
-            self->m_watch = watch->targets.empty() ? std::nullopt : watch;
+        // One read of the guard: to GCC -O2 every QPointer access may be null, and it warns
+        // (-Wnull-dereference) on each one after the first.
+        ClientBrokerSource* const that = self.data();
+        if (that && epoch == that->m_epoch && watch && reply)
+            that->m_watch = watch->targets.empty() ? std::nullopt : watch;
         if (done)
             done(reply);
     });
@@ -188,15 +191,17 @@ void ClientBrokerSource::authenticate()
     m_client->request(std::move(request),
         [self, epoch, tenant = parts.tenant.value_or(QString())](
             const commy::Expected<protocol::AuthenticateResult, protocol::Error>& reply) {
-            if (!self || epoch != self->m_epoch)
+            ClientBrokerSource* const that = self.data();
+            if (!that || epoch != that->m_epoch)
                 return;
             if (reply) {
-                self->m_authenticated = true;
-                self->setGrant(scopeNames(reply->scopes), tenant);
-                self->m_heartbeat.start();
-                self->setStatus(ConnectionStatus::Connected, {});
-                if (self)
-                    self->sendHeartbeat();
+                that->m_authenticated = true;
+                that->setGrant(scopeNames(reply->scopes), tenant);
+                that->m_heartbeat.start();
+                that->setStatus(ConnectionStatus::Connected, {});
+                // setStatus() notifies observers, which may have deleted the source.
+                if (ClientBrokerSource* const alive = self.data())
+                    alive->sendHeartbeat();
                 return;
             }
             const protocol::Error& error = reply.error();
@@ -204,8 +209,8 @@ void ClientBrokerSource::authenticate()
                 || error.code == protocol::ErrorCode::RateLimited || error.code == protocol::ErrorCode::InvalidRequest
                 || error.code == protocol::ErrorCode::PermissionDenied;
             // Otherwise the connection broke under the request: the next connection authenticates again.
-            if (refused || (self->m_client && self->m_client->state() == client::BrokerClient::State::Connected))
-                self->giveUp(ConnectionStatus::AuthenticationFailed, describe(error));
+            if (refused || (that->m_client && that->m_client->state() == client::BrokerClient::State::Connected))
+                that->giveUp(ConnectionStatus::AuthenticationFailed, describe(error));
         });
 }
 
@@ -220,11 +225,12 @@ void ClientBrokerSource::sendHeartbeat()
     const quint64 epoch = m_epoch;
     m_client->request(protocol::Heartbeat {},
         [self, epoch, clock](const commy::Expected<protocol::HeartbeatResult, protocol::Error>& reply) {
-            if (!self || epoch != self->m_epoch)
+            ClientBrokerSource* const that = self.data();
+            if (!that || epoch != that->m_epoch)
                 return;
-            self->m_heartbeatInFlight = false;
+            that->m_heartbeatInFlight = false;
             if (reply)
-                emit self->roundTrip(clock.elapsed());
+                emit that->roundTrip(clock.elapsed());
         });
 }
 

@@ -99,6 +99,9 @@ void ContainerController::fetch(quint64 offset, quint64 limit, const std::functi
         qint64(std::min<quint64>(std::max<quint64>(limit, 1), quint64(protocol::kMaxBrowseLimit))) };
     QPointer<ContainerController> self(this);
     m_connection->source()->send(std::move(request), [self, offset, isString, done](const BrokerSource::Reply& reply) {
+        // One read of the guard: to GCC -O2 every QPointer access may be null, and it warns
+        // (-Wnull-dereference) on each one after the first.
+        ContainerController* const that = self.data();
         ElementPage page;
         page.offset = offset;
         if (!reply) {
@@ -111,11 +114,11 @@ void ContainerController::fetch(quint64 offset, quint64 limit, const std::functi
         page.length = isString ? (result.length > 0 ? 1 : 0) : quint64(std::max<qint64>(0, result.length));
         for (const protocol::BrowseElement& element : result.elements)
             page.elements.append(toElement(element));
-        if (self && self->m_root.version <= page.version) {
-            RootSnapshot next = self->m_root;
+        if (that && that->m_root.version <= page.version) {
+            RootSnapshot next = that->m_root;
             next.version = page.version;
             next.length = quint64(std::max<qint64>(0, result.length));
-            self->follow(next);
+            that->follow(next);
         }
         done(page);
     });
@@ -131,18 +134,19 @@ void ContainerController::poll()
     const quint64 target = m_target;
     m_connection->source()->send(protocol::BrowseRoot { m_tenant, m_service, m_root.name, 0, 1 },
         [self, target](const BrokerSource::Reply& reply) {
-            if (!self || target != self->m_target)
+            ContainerController* const that = self.data();
+            if (!that || target != that->m_target)
                 return;
-            self->m_pollInFlight = false;
+            that->m_pollInFlight = false;
             if (!reply)
                 return;
             const auto& result = std::get<protocol::BrowseResult>(*reply);
-            RootSnapshot next = self->m_root;
+            RootSnapshot next = that->m_root;
             next.version = quint64(std::max<qint64>(0, result.version));
             next.length = quint64(std::max<qint64>(0, result.length));
             if (next.kind == QLatin1String("string"))
                 next.size = next.length;
-            self->follow(next);
+            that->follow(next);
         });
 }
 

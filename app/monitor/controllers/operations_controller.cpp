@@ -162,14 +162,17 @@ void OperationsController::resize(const QString& sizeText)
     const quint64 operation = ++m_operation;
     m_connection->source()->send(protocol::ResizeRegion { m_region->tenant(), m_region->service(), qint64(size) },
         [self, operation, where, before](const BrokerSource::Reply& reply) {
-            if (!self || operation != self->m_operation)
+            // One read of the guard: to GCC -O2 every QPointer access may be null, and it warns
+            // (-Wnull-dereference) on each one after the first.
+            OperationsController* const that = self.data();
+            if (!that || operation != that->m_operation)
                 return;
             if (!reply) {
-                self->finish(false, {}, tr("resize %1: %2").arg(where, describeError(reply.error())));
+                that->finish(false, {}, tr("resize %1: %2").arg(where, describeError(reply.error())));
                 return;
             }
             const quint64 after = quint64(std::get<protocol::RegionSizeResult>(*reply).size);
-            self->finish(true, tr("Resized %1 from %2 to %3").arg(where, formatBytes(before), formatBytes(after)), {});
+            that->finish(true, tr("Resized %1 from %2 to %3").arg(where, formatBytes(before), formatBytes(after)), {});
         });
 }
 
@@ -183,14 +186,15 @@ void OperationsController::shrink()
     const quint64 operation = ++m_operation;
     m_connection->source()->send(protocol::ShrinkRegion { m_region->tenant(), m_region->service() },
         [self, operation, where, before](const BrokerSource::Reply& reply) {
-            if (!self || operation != self->m_operation)
+            OperationsController* const that = self.data();
+            if (!that || operation != that->m_operation)
                 return;
             if (!reply) {
-                self->finish(false, {}, tr("shrink %1: %2").arg(where, describeError(reply.error())));
+                that->finish(false, {}, tr("shrink %1: %2").arg(where, describeError(reply.error())));
                 return;
             }
             const quint64 after = quint64(std::get<protocol::RegionSizeResult>(*reply).size);
-            self->finish(true,
+            that->finish(true,
                 tr("Shrank %1 from %2 to %3 (%4 given back)")
                     .arg(where, formatBytes(before), formatBytes(after),
                         formatBytes(before > after ? before - after : 0)),
@@ -207,10 +211,11 @@ void OperationsController::cleanup()
     const quint64 operation = ++m_operation;
     m_connection->source()->send(protocol::CleanupRegion { m_region->tenant(), m_region->service() },
         [self, operation, where](const BrokerSource::Reply& reply) {
-            if (!self || operation != self->m_operation)
+            OperationsController* const that = self.data();
+            if (!that || operation != that->m_operation)
                 return;
             if (!reply) {
-                self->finish(false, {}, tr("cleanup %1: %2").arg(where, describeError(reply.error())));
+                that->finish(false, {}, tr("cleanup %1: %2").arg(where, describeError(reply.error())));
                 return;
             }
             const auto& result = std::get<protocol::CleanupResult>(*reply);
@@ -229,7 +234,7 @@ void OperationsController::cleanup()
                 parts.append(tr("repaired the region lock"));
             if (result.resizeAborted)
                 parts.append(tr("settled an interrupted resize"));
-            self->finish(true,
+            that->finish(true,
                 parts.isEmpty() ? tr("Cleaned up %1: nothing to do").arg(where)
                                 : tr("Cleaned up %1: %2").arg(where, parts.join(QLatin1String("; "))),
                 {});

@@ -146,9 +146,12 @@ void RegionController::readStats()
     const quint64 target = m_target;
     m_connection->source()->send(
         protocol::GetRegionStats { m_tenant, m_service }, [self, target](const BrokerSource::Reply& reply) {
-            if (!self || target != self->m_target || !reply)
+            // One read of the guard: to GCC -O2 every QPointer access may be null, and it warns
+            // (-Wnull-dereference) on each one after the first.
+            RegionController* const that = self.data();
+            if (!that || target != that->m_target || !reply)
                 return;
-            self->setStats(toStats(std::get<protocol::RegionStats>(*reply)));
+            that->setStats(toStats(std::get<protocol::RegionStats>(*reply)));
         });
 }
 
@@ -165,18 +168,19 @@ void RegionController::readProcesses()
     const quint64 target = m_target;
     m_connection->source()->send(
         protocol::GetProcesses { m_tenant, m_service }, [self, target](const BrokerSource::Reply& reply) {
-            if (!self || target != self->m_target)
+            RegionController* const that = self.data();
+            if (!that || target != that->m_target)
                 return;
-            self->m_processesInFlight = false;
+            that->m_processesInFlight = false;
             if (reply) {
                 QList<ProcessSnapshot> processes;
                 for (const protocol::ProcessEntry& entry : std::get<protocol::ProcessesResult>(*reply).processes)
                     processes.append(toProcess(entry));
-                self->m_processes->setProcesses(processes);
+                that->m_processes->setProcesses(processes);
             }
-            if (self->m_processesAgain) {
-                self->m_processesAgain = false;
-                self->readProcesses();
+            if (that->m_processesAgain) {
+                that->m_processesAgain = false;
+                that->readProcesses();
             }
         });
 }
@@ -190,15 +194,16 @@ void RegionController::readSessions()
     QPointer<RegionController> self(this);
     const quint64 target = m_target;
     m_connection->source()->send(protocol::GetSessions {}, [self, target](const BrokerSource::Reply& reply) {
-        if (!self || target != self->m_target)
+        RegionController* const that = self.data();
+        if (!that || target != that->m_target)
             return;
-        self->m_sessionsInFlight = false;
+        that->m_sessionsInFlight = false;
         if (!reply)
             return;
         QList<SessionSnapshot> sessions;
         for (const protocol::SessionEntry& entry : std::get<protocol::SessionsResult>(*reply).sessions)
             sessions.append(toSession(entry));
-        self->m_sessions->setSessions(sessions);
+        that->m_sessions->setSessions(sessions);
     });
 }
 
@@ -225,30 +230,31 @@ void RegionController::readBlockPage(quint64 generation, qint64 offset)
     QPointer<RegionController> self(this);
     m_connection->source()->send(protocol::GetBlockMap { m_tenant, m_service, offset, kBlockMapPage },
         [self, generation, offset](const BrokerSource::Reply& reply) {
-            if (!self || generation != self->m_blockMapGeneration)
+            RegionController* const that = self.data();
+            if (!that || generation != that->m_blockMapGeneration)
                 return;
             if (!reply) {
-                self->m_blocks.clear();
-                self->m_blockMapLoading = false;
-                self->m_blockMapError = describeError(reply.error());
-                emit self->blockMapStateChanged();
+                that->m_blocks.clear();
+                that->m_blockMapLoading = false;
+                that->m_blockMapError = describeError(reply.error());
+                emit that->blockMapStateChanged();
                 return;
             }
             const auto& page = std::get<protocol::BlockMapResult>(*reply);
             for (const protocol::BlockEntry& block : page.blocks)
-                self->m_blocks.push_back(toBlock(block));
+                that->m_blocks.push_back(toBlock(block));
             const qint64 read = offset + qint64(page.blocks.size());
-            const bool capped = qint64(self->m_blocks.size()) >= kMaxBlocks;
-            if (qint64(page.blocks.size()) == kBlockMapPage && read < page.total && !capped && self->m_connection) {
-                self->readBlockPage(generation, read);
+            const bool capped = qint64(that->m_blocks.size()) >= kMaxBlocks;
+            if (qint64(page.blocks.size()) == kBlockMapPage && read < page.total && !capped && that->m_connection) {
+                that->readBlockPage(generation, read);
                 return;
             }
-            self->m_blockMap->setBlocks(std::move(self->m_blocks));
-            self->m_blocks.clear();
-            self->m_blockMapLoading = false;
+            that->m_blockMap->setBlocks(std::move(that->m_blocks));
+            that->m_blocks.clear();
+            that->m_blockMapLoading = false;
             if (capped && read < page.total)
-                self->m_blockMapError = tr("showing the first %1 of %2 blocks").arg(read).arg(page.total);
-            emit self->blockMapStateChanged();
+                that->m_blockMapError = tr("showing the first %1 of %2 blocks").arg(read).arg(page.total);
+            emit that->blockMapStateChanged();
         });
 }
 

@@ -46,12 +46,14 @@ public:
     explicit HandlerScope(BrokerClient* client)
         : m_client(client)
     {
-        ++m_client->m_handlerDepth;
+        // Through the plain pointer and one data() read: each QPointer access may be null to the
+        // optimiser, and GCC -O2 reports the second one as a potential null dereference.
+        ++client->m_handlerDepth;
     }
     ~HandlerScope()
     {
-        if (m_client)
-            --m_client->m_handlerDepth;
+        if (BrokerClient* client = m_client.data())
+            --client->m_handlerDepth;
     }
     HandlerScope(const HandlerScope&) = delete;
     HandlerScope& operator=(const HandlerScope&) = delete;
