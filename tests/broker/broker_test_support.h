@@ -39,7 +39,8 @@ public:
     ~TestSession() override { m_handler.closeSession(m_id); }
 
     void sendReply(const QByteArray& frame) override { replies.push_back(QJsonDocument::fromJson(frame).object()); }
-    void sendPush(const protocol::VariableChanged& push) override
+    using SessionOutput::sendPush;
+    void sendPush(const protocol::VariableChanged& push, const protocol::PushEncoding&) override
     {
         pushes.push_back(push);
         pushTimesNs.push_back(

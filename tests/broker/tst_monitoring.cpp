@@ -367,7 +367,7 @@ private slots:
         struct Bytes : SessionOutput {
             QByteArray last;
             void sendReply(const QByteArray& frame) override { last = frame; }
-            void sendPush(const protocol::VariableChanged&) override { }
+            void sendPush(const protocol::VariableChanged&, const protocol::PushEncoding&) override { }
         } output;
         const SessionId id = m_broker->openSession({ QHostAddress::LocalHost, 1 }, &output);
         auto close = qScopeGuard([&] { m_broker->closeSession(id); });

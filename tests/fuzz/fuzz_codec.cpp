@@ -6,6 +6,8 @@
 #include <commy/protocol/codec.h>
 #include <commy/protocol/server_codec.h>
 
+#include "canonical_write.h"
+
 #include <array>
 #include <cstdint>
 #include <cstdio>
@@ -40,6 +42,12 @@ const std::array<Request, std::variant_size_v<Request>>& everyRequestType()
 
 void checkRequest(QByteArrayView input)
 {
+    // The canonical WriteVariable shortcut agrees with the general decoder whenever it answers.
+    if (const auto shortcut = detail::decodeCanonicalWrite(input)) {
+        const DecodeResult general = detail::decodeRequestInGeneral(input);
+        require(general.hasValue(), "the WriteVariable shortcut accepted what the general decoder rejects");
+        require(*general == *shortcut, "the WriteVariable shortcut decoded another value");
+    }
     const DecodeResult decoded = decodeRequest(input);
     if (!decoded) {
         require(decoded.error().code == ErrorCode::InvalidRequest, "a rejected request is not INVALID_REQUEST");

@@ -2,6 +2,8 @@
 // encode/decode round trip, every reply and push encodes to exact JSON, and every malformed frame is
 // rejected with INVALID_REQUEST, echoing the id whenever it was readable.
 
+#include "canonical_write.h"
+
 #include <commy/protocol/codec.h>
 #include <commy/protocol/names.h>
 
@@ -45,6 +47,10 @@ private slots:
     void integerIdIsEchoedAsInteger();
     void replyEncoding_data();
     void replyEncoding();
+    void writeShortcutAgreesWithTheGeneralDecoder_data();
+    void writeShortcutAgreesWithTheGeneralDecoder();
+    void sharedPushEncodingMatchesEncodePush_data();
+    void sharedPushEncodingMatchesEncodePush();
     void malformed_data();
     void malformed();
     void names_data();
@@ -415,6 +421,24 @@ void TestCodec::replyEncoding_data()
         id, ReadVariable { QStringLiteral("a"), QStringLiteral("b"), QStringLiteral("c") })
                                       << QByteArray(R"({"data":{"service":"b","tenant":"a","variable":"c"},"id":"r1",)"
                                                     R"("type":"ReadVariable"})");
+    // WriteVariable is written directly (a client's hot path): the same bytes as QJsonDocument's.
+    QTest::newRow("Request encoding, WriteVariable")
+        << encodeRequest(qint64(7),
+               WriteVariable { QStringLiteral("a"), QStringLiteral("b"), QStringLiteral("c"),
+                   QByteArray("\x00\xffz", 3), std::nullopt })
+        << QByteArray(R"({"data":{"service":"b","tenant":"a","value":"AP96","variable":"c"},"id":7,)"
+                      R"("type":"WriteVariable"})");
+    QTest::newRow("Request encoding, WriteVariable with expected_version")
+        << encodeRequest(id,
+               WriteVariable { QStringLiteral("a"), QStringLiteral("b"), QStringLiteral("c"), QByteArray("hi"), 12 })
+        << QByteArray(R"({"data":{"expected_version":12,"service":"b","tenant":"a","value":"aGk=","variable":"c"},)"
+                      R"("id":"r1","type":"WriteVariable"})");
+    QTest::newRow("Request encoding, WriteVariable with an id needing escapes")
+        << encodeRequest(RequestId(QStringLiteral("a \"q\"")),
+               WriteVariable {
+                   QStringLiteral("a"), QStringLiteral("b"), QStringLiteral("c"), QByteArray(), std::nullopt })
+        << QByteArray(R"({"data":{"service":"b","tenant":"a","value":"","variable":"c"},"id":"a \"q\"",)"
+                      R"("type":"WriteVariable"})");
 }
 
 void TestCodec::replyEncoding()
@@ -422,6 +446,114 @@ void TestCodec::replyEncoding()
     QFETCH(QByteArray, actual);
     QFETCH(QByteArray, expected);
     QCOMPARE(actual, expected);
+}
+
+void TestCodec::writeShortcutAgreesWithTheGeneralDecoder_data()
+{
+    QTest::addColumn<QByteArray>("frame");
+    QTest::addColumn<bool>("shortcut"); // read without a JSON document
+    const QByteArray head = R"({"data":{)";
+    const QByteArray body = R"("service":"line1","tenant":"acme","value":"AAAQQg==","variable":"speed"},"id":)";
+    const QByteArray tail = R"(,"type":"WriteVariable"})";
+    QTest::newRow("canonical, integer id") << head + body + "16" + tail << true;
+    QTest::newRow("canonical, negative id") << head + body + "-9007199254740991" + tail << true;
+    QTest::newRow("canonical, string id") << head + body + R"("w-16")" + tail << true;
+    QTest::newRow("canonical, expected_version") << head + R"("expected_version":3,)" + body + "0" + tail << true;
+    QTest::newRow("canonical, empty value")
+        << QByteArray(R"({"data":{"service":"s","tenant":"t","value":"","variable":"v"},"id":1,"type":"WriteVariable"})")
+        << true;
+    QTest::newRow("as encodeRequest writes it")
+        << encodeRequest(qint64(5),
+               WriteVariable { QStringLiteral("a"), QStringLiteral("b"), QStringLiteral("c"), QByteArray("xyz"), 9 })
+        << true;
+    // Not the canonical form: the general decoder answers (accepting or rejecting).
+    QTest::newRow("spaces") << QByteArray(head + " " + body + "16" + tail) << false;
+    QTest::newRow("keys in another order")
+        << QByteArray(R"({"type":"WriteVariable","id":16,"data":{"tenant":"acme","service":"line1","variable":"speed",)"
+                      R"("value":"AAAQQg=="}})")
+        << false;
+    QTest::newRow("trailing newline") << head + body + "16" + tail + "\n" << false;
+    QTest::newRow("id 1e3") << head + body + "1e3" + tail << false;
+    QTest::newRow("id 16.0") << head + body + "16.0" + tail << false;
+    QTest::newRow("id 007") << head + body + "007" + tail << false;
+    QTest::newRow("id -0") << head + body + "-0" + tail << false;
+    QTest::newRow("id beyond 2^53") << head + body + "9007199254740992" + tail << false;
+    QTest::newRow("empty string id") << head + body + R"("")" + tail << false;
+    QTest::newRow("escaped id") << head + body + R"("a\"b")" + tail << false;
+    QTest::newRow("negative expected_version") << head + R"("expected_version":-1,)" + body + "1" + tail << false;
+    QTest::newRow("name ..")
+        << QByteArray(R"({"data":{"service":"..","tenant":"t","value":"","variable":"v"},"id":1,"type":"WriteVariable"})")
+        << false;
+    QTest::newRow("name of 65 characters")
+        << QByteArray(R"({"data":{"service":")" + QByteArray(65, 's')
+               + R"(","tenant":"t","value":"","variable":"v"},"id":1,"type":"WriteVariable"})")
+        << false;
+    QTest::newRow("value not a multiple of 4")
+        << QByteArray(R"({"data":{"service":"s","tenant":"t","value":"AAA","variable":"v"},"id":1,"type":"WriteVariable"})")
+        << false;
+    QTest::newRow("padding inside the value")
+        << QByteArray(
+               R"({"data":{"service":"s","tenant":"t","value":"A=AA","variable":"v"},"id":1,"type":"WriteVariable"})")
+        << false;
+    QTest::newRow("another type")
+        << QByteArray(R"({"data":{"service":"s","tenant":"t","value":"","variable":"v"},"id":1,"type":"ReadVariable"})")
+        << false;
+}
+
+void TestCodec::writeShortcutAgreesWithTheGeneralDecoder()
+{
+    QFETCH(QByteArray, frame);
+    QFETCH(bool, shortcut);
+    const auto fast = detail::decodeCanonicalWrite(frame);
+    QCOMPARE(fast.has_value(), shortcut);
+    const DecodeResult general = detail::decodeRequestInGeneral(frame);
+    const DecodeResult decoded = decodeRequest(frame);
+    QCOMPARE(decoded.hasValue(), general.hasValue());
+    if (general.hasValue())
+        QVERIFY(*decoded == *general);
+    else
+        QCOMPARE(decoded.error().message, general.error().message);
+    if (fast) {
+        if (!general.hasValue())
+            QFAIL(qPrintable(QStringLiteral("the shortcut accepted what the decoder rejects: ") + general.error().message));
+        QVERIFY(*fast == *general);
+    }
+}
+
+void TestCodec::sharedPushEncodingMatchesEncodePush_data()
+{
+    QTest::addColumn<QString>("tenant");
+    QTest::addColumn<QByteArray>("value");
+    QTest::newRow("plain names") << QStringLiteral("acme") << QByteArray("\x00\x01hello", 7);
+    QTest::newRow("empty value") << QStringLiteral("acme") << QByteArray();
+    QTest::newRow("a name that needs escaping") << QStringLiteral("a\"b") << QByteArray("x");
+}
+
+void TestCodec::sharedPushEncodingMatchesEncodePush()
+{
+    QFETCH(QString, tenant);
+    QFETCH(QByteArray, value);
+    const VariableChanged base { tenant, QStringLiteral("s1"), QStringLiteral("v"), value, 77, 0, false };
+    const PushEncoding shared(base);
+    // One encoding, many subscriptions: each seq and flag gives encodePush's bytes, appended after
+    // whatever the buffer already holds.
+    for (const qint64 seq : { qint64(1), qint64(9), qint64(10), qint64(12345), kMaxWireInteger }) {
+        for (const bool coalesced : { false, true }) {
+            VariableChanged push = base;
+            push.seq = seq;
+            push.coalesced = coalesced;
+            const QByteArray expected = encodePush(push);
+            QCOMPARE(shared.encode(seq, coalesced), expected);
+            QCOMPARE(shared.sizeFor(seq, coalesced), expected.size());
+            QByteArray out("prefix");
+            shared.appendTo(out, seq, coalesced);
+            QCOMPARE(out, "prefix" + expected);
+            const QJsonObject data = QJsonDocument::fromJson(expected).object().value(QLatin1String("data")).toObject();
+            QCOMPARE(data.value(QLatin1String("seq")).toInteger(), seq);
+            QCOMPARE(data.value(QLatin1String("coalesced")).toBool(), coalesced);
+            QCOMPARE(data.value(QLatin1String("tenant")).toString(), tenant);
+        }
+    }
 }
 
 void TestCodec::malformed_data()

@@ -187,6 +187,7 @@ void Broker::Impl::fanOut(const ServiceKey& key, const std::vector<VariableValue
     if (it == subscribers.end() || changes.empty())
         return;
     const qint64 time = now();
+    std::vector<std::optional<protocol::PushEncoding>> encodings(changes.size());
     for (const SessionId id : it->second) {
         SessionState& session = sessions.at(id);
         Subscription& subscription = session.subscriptions.at(key);
@@ -201,12 +202,15 @@ void Broker::Impl::fanOut(const ServiceKey& key, const std::vector<VariableValue
             || (tenant && tenant->expiresAt > time && (tenant->scopes & Scope::Subscribe));
         if (!allowed)
             continue;
-        for (const VariableValue& change : changes) {
+        for (std::size_t i = 0; i < changes.size(); ++i) {
+            const VariableValue& change = changes[i];
             if (!subscription.matches(change.name))
                 continue;
             protocol::VariableChanged push { key.tenant, key.service, change.name, change.value, change.version,
                 ++subscription.seq, false };
-            session.output->sendPush(push);
+            if (!encodings[i]) // once per change, shared by every subscription it reaches
+                encodings[i].emplace(push);
+            session.output->sendPush(push, *encodings[i]);
         }
     }
 }

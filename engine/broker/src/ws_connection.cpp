@@ -138,13 +138,18 @@ void WsConnection::sendReply(const QByteArray& frame)
     drain();
 }
 
-void WsConnection::sendPush(const protocol::VariableChanged& push)
+void WsConnection::sendPush(const protocol::VariableChanged& push, const protocol::PushEncoding& encoding)
 {
     if (m_state != State::Open)
         return;
-    // The common case, a reader that keeps up: encoded and handed to the socket without queueing.
+    // The common case, a reader that keeps up: written into the outgoing frames without queueing,
+    // completing the shared encoding with this subscription's seq.
     if (m_queue.passesThrough(unsentBytes())) {
-        writeFrame(WsOpcode::Text, protocol::encodePush(push));
+        char header[10];
+        const qsizetype size = encoding.sizeFor(push.seq, push.coalesced);
+        m_outgoing.append(header, wsFrameHeader(WsOpcode::Text, quint64(size), header));
+        encoding.appendTo(m_outgoing, push.seq, push.coalesced);
+        m_batch->wrote(this);
         if (unsentBytes() > m_queue.options().boundBytes || m_queue.overBoundSince())
             checkPressure(); // starts the grace period this frame may have opened
         return;

@@ -59,7 +59,8 @@ public:
     void abortNow();
 
     void sendReply(const QByteArray& frame) override;
-    void sendPush(const protocol::VariableChanged& push) override;
+    using SessionOutput::sendPush;
+    void sendPush(const protocol::VariableChanged& push, const protocol::PushEncoding& encoding) override;
     qint64 queuedBytes() const override { return unsentBytes() + m_queue.waitingBytes(); }
 
     // For WsSendBatch: hands what the socket buffered to the network.

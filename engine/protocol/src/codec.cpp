@@ -1,5 +1,6 @@
 #include <commy/protocol/codec.h>
 
+#include "canonical_write.h"
 #include "envelope.h"
 #include "field_reader.h"
 #include "message_names.h"
@@ -50,6 +51,53 @@ std::optional<QByteArray> plainIdJson(const RequestId& id)
 }
 
 QString base64(const QByteArray& bytes) { return QString::fromLatin1(bytes.toBase64()); }
+
+// A string literal without its terminating zero, its length known at compile time.
+template <std::size_t N> void appendLiteral(QByteArray& out, const char (&text)[N]) { out.append(text, N - 1); }
+
+// Appends a name that needsNoEscaping() accepted: every character is ASCII.
+void appendPlain(QByteArray& out, const QString& text)
+{
+    const qsizetype at = out.size();
+    out.resize(at + text.size());
+    char* dst = out.data() + at;
+    for (const QChar c : text)
+        *dst++ = char(c.unicode());
+}
+
+void appendNumber(QByteArray& out, qint64 value)
+{
+    char digits[24];
+    const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+    out.append(digits, end - digits);
+}
+
+// Standard base64 with padding, as QByteArray::toBase64 writes it, straight into `out`.
+void appendBase64(QByteArray& out, const QByteArray& bytes)
+{
+    static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const auto* in = reinterpret_cast<const unsigned char*>(bytes.constData());
+    const qsizetype size = bytes.size();
+    const qsizetype at = out.size();
+    out.resize(at + (size + 2) / 3 * 4);
+    char* dst = out.data() + at;
+    qsizetype i = 0;
+    for (; i + 3 <= size; i += 3) {
+        const std::uint32_t triple = (std::uint32_t(in[i]) << 16) | (std::uint32_t(in[i + 1]) << 8) | in[i + 2];
+        *dst++ = kAlphabet[(triple >> 18) & 63];
+        *dst++ = kAlphabet[(triple >> 12) & 63];
+        *dst++ = kAlphabet[(triple >> 6) & 63];
+        *dst++ = kAlphabet[triple & 63];
+    }
+    if (i < size) {
+        const bool two = i + 1 < size;
+        const std::uint32_t triple = (std::uint32_t(in[i]) << 16) | (two ? std::uint32_t(in[i + 1]) << 8 : 0);
+        *dst++ = kAlphabet[(triple >> 18) & 63];
+        *dst++ = kAlphabet[(triple >> 12) & 63];
+        *dst++ = two ? kAlphabet[(triple >> 6) & 63] : '=';
+        *dst++ = '=';
+    }
+}
 
 QJsonArray scopeArray(const std::vector<Scope>& scopes)
 {
@@ -577,6 +625,13 @@ QByteArray frameBytes(const QString& type, const std::optional<QJsonValue>& id, 
 
 DecodeResult decodeRequest(QByteArrayView frame)
 {
+    if (auto write = detail::decodeCanonicalWrite(frame))
+        return std::move(*write);
+    return detail::decodeRequestInGeneral(frame);
+}
+
+DecodeResult detail::decodeRequestInGeneral(QByteArrayView frame)
+{
     const auto parsed = detail::parseEnvelope(frame);
     if (!parsed)
         return reject(std::nullopt, parsed.error());
@@ -614,6 +669,35 @@ DecodeResult decodeRequest(QByteArrayView frame)
 
 QByteArray encodeRequest(const RequestId& id, const Request& request)
 {
+    // Writes are a client's hot path: written directly (as QJsonDocument would, keys sorted) when no
+    // name or id needs escaping.
+    if (const auto* write = std::get_if<WriteVariable>(&request)) {
+        const auto idJson = plainIdJson(id);
+        if (idJson && needsNoEscaping(write->tenant) && needsNoEscaping(write->service)
+            && needsNoEscaping(write->variable)) {
+            QByteArray out;
+            out.reserve(120 + idJson->size() + write->tenant.size() + write->service.size() + write->variable.size()
+                + (write->value.size() + 2) / 3 * 4);
+            appendLiteral(out, R"({"data":{)");
+            if (write->expectedVersion) {
+                appendLiteral(out, R"("expected_version":)");
+                appendNumber(out, *write->expectedVersion);
+                out.append(',');
+            }
+            appendLiteral(out, R"("service":")");
+            appendPlain(out, write->service);
+            appendLiteral(out, R"(","tenant":")");
+            appendPlain(out, write->tenant);
+            appendLiteral(out, R"(","value":")");
+            appendBase64(out, write->value);
+            appendLiteral(out, R"(","variable":")");
+            appendPlain(out, write->variable);
+            appendLiteral(out, R"("},"id":)");
+            out.append(*idJson);
+            appendLiteral(out, R"(,"type":"WriteVariable"})");
+            return out;
+        }
+    }
     QJsonObject data;
     std::visit([&data](const auto& message) { write(data, message); }, request);
     return frameBytes(requestTypeName(request), idValue(id), data);
@@ -660,92 +744,84 @@ QByteArray encodeError(const DecodeError& error)
     return encodeError(error.id, Error { error.code, error.message, {} });
 }
 
+QByteArray encodePush(const VariableChanged& push) { return PushEncoding(push).encode(push.seq, push.coalesced); }
+
+// Pushes are the broker's hot path (one per subscriber per write): their bytes are built directly,
+// exactly as QJsonDocument would write them (keys in its sorted order), when no name needs escaping,
+// which holds for every push the broker makes (its names are validated).
+PushEncoding::PushEncoding(const VariableChanged& push)
+{
+    if (!needsNoEscaping(push.tenant) || !needsNoEscaping(push.service) || !needsNoEscaping(push.variable)) {
+        m_escaped = push;
+        return;
+    }
+    m_tail.reserve(
+        100 + push.tenant.size() + push.service.size() + push.variable.size() + (push.value.size() + 2) / 3 * 4);
+    appendLiteral(m_tail, R"(,"service":")");
+    appendPlain(m_tail, push.service);
+    appendLiteral(m_tail, R"(","tenant":")");
+    appendPlain(m_tail, push.tenant);
+    appendLiteral(m_tail, R"(","value":")");
+    appendBase64(m_tail, push.value);
+    appendLiteral(m_tail, R"(","variable":")");
+    appendPlain(m_tail, push.variable);
+    appendLiteral(m_tail, R"(","version":)");
+    appendNumber(m_tail, push.version);
+    appendLiteral(m_tail, R"(},"type":"VariableChanged"})");
+}
+
 namespace {
 
-// A string literal without its terminating zero, its length known at compile time.
-template <std::size_t N> void appendLiteral(QByteArray& out, const char (&text)[N]) { out.append(text, N - 1); }
+constexpr char kPushHead[] = R"({"data":{)";
+constexpr char kPushCoalesced[] = R"("coalesced":true,)";
+constexpr char kPushSeq[] = R"("seq":)";
 
-// Appends a name that needsNoEscaping() accepted: every character is ASCII.
-void appendPlain(QByteArray& out, const QString& text)
-{
-    const qsizetype at = out.size();
-    out.resize(at + text.size());
-    char* dst = out.data() + at;
-    for (const QChar c : text)
-        *dst++ = char(c.unicode());
-}
-
-void appendNumber(QByteArray& out, qint64 value)
+qsizetype decimalDigits(qint64 value)
 {
     char digits[24];
-    const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
-    out.append(digits, end - digits);
-}
-
-// Standard base64 with padding, as QByteArray::toBase64 writes it, straight into `out`.
-void appendBase64(QByteArray& out, const QByteArray& bytes)
-{
-    static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    const auto* in = reinterpret_cast<const unsigned char*>(bytes.constData());
-    const qsizetype size = bytes.size();
-    const qsizetype at = out.size();
-    out.resize(at + (size + 2) / 3 * 4);
-    char* dst = out.data() + at;
-    qsizetype i = 0;
-    for (; i + 3 <= size; i += 3) {
-        const std::uint32_t triple = (std::uint32_t(in[i]) << 16) | (std::uint32_t(in[i + 1]) << 8) | in[i + 2];
-        *dst++ = kAlphabet[(triple >> 18) & 63];
-        *dst++ = kAlphabet[(triple >> 12) & 63];
-        *dst++ = kAlphabet[(triple >> 6) & 63];
-        *dst++ = kAlphabet[triple & 63];
-    }
-    if (i < size) {
-        const bool two = i + 1 < size;
-        const std::uint32_t triple = (std::uint32_t(in[i]) << 16) | (two ? std::uint32_t(in[i + 1]) << 8 : 0);
-        *dst++ = kAlphabet[(triple >> 18) & 63];
-        *dst++ = kAlphabet[(triple >> 12) & 63];
-        *dst++ = two ? kAlphabet[(triple >> 6) & 63] : '=';
-        *dst++ = '=';
-    }
+    return std::to_chars(digits, digits + sizeof digits, value).ptr - digits;
 }
 
 } // namespace
 
-QByteArray encodePush(const VariableChanged& push)
+qsizetype PushEncoding::sizeFor(qint64 seq, bool coalesced) const
 {
-    // Pushes are the broker's hot path (one per subscriber per write): build the bytes directly, in
-    // one allocation, exactly as QJsonDocument would write them (keys in its sorted order), when no
-    // field needs escaping, which holds for every push the broker makes (its names are validated).
-    if (needsNoEscaping(push.tenant) && needsNoEscaping(push.service) && needsNoEscaping(push.variable)) {
-        QByteArray out;
-        out.reserve(
-            150 + push.tenant.size() + push.service.size() + push.variable.size() + (push.value.size() + 2) / 3 * 4);
-        appendLiteral(out, R"({"data":{)");
-        if (push.coalesced)
-            appendLiteral(out, R"("coalesced":true,)");
-        appendLiteral(out, R"("seq":)");
-        appendNumber(out, push.seq);
-        appendLiteral(out, R"(,"service":")");
-        appendPlain(out, push.service);
-        appendLiteral(out, R"(","tenant":")");
-        appendPlain(out, push.tenant);
-        appendLiteral(out, R"(","value":")");
-        appendBase64(out, push.value);
-        appendLiteral(out, R"(","variable":")");
-        appendPlain(out, push.variable);
-        appendLiteral(out, R"(","version":)");
-        appendNumber(out, push.version);
-        appendLiteral(out, R"(},"type":"VariableChanged"})");
-        return out;
+    if (m_escaped)
+        return encode(seq, coalesced).size();
+    return qsizetype(sizeof kPushHead - 1 + (coalesced ? sizeof kPushCoalesced - 1 : 0) + sizeof kPushSeq - 1)
+        + decimalDigits(seq) + m_tail.size();
+}
+
+void PushEncoding::appendTo(QByteArray& out, qint64 seq, bool coalesced) const
+{
+    if (m_escaped) {
+        out.append(encode(seq, coalesced));
+        return;
     }
-    QJsonObject data;
-    writeVariable(data, push.tenant, push.service, push.variable);
-    data.insert(key("value"), base64(push.value));
-    data.insert(key("version"), push.version);
-    data.insert(key("seq"), push.seq);
-    if (push.coalesced)
-        data.insert(key("coalesced"), true);
-    return frameBytes(QStringLiteral("VariableChanged"), std::nullopt, data);
+    appendLiteral(out, kPushHead);
+    if (coalesced)
+        appendLiteral(out, kPushCoalesced);
+    appendLiteral(out, kPushSeq);
+    appendNumber(out, seq);
+    out.append(m_tail);
+}
+
+QByteArray PushEncoding::encode(qint64 seq, bool coalesced) const
+{
+    if (m_escaped) {
+        QJsonObject data;
+        writeVariable(data, m_escaped->tenant, m_escaped->service, m_escaped->variable);
+        data.insert(key("value"), base64(m_escaped->value));
+        data.insert(key("version"), m_escaped->version);
+        data.insert(key("seq"), seq);
+        if (coalesced)
+            data.insert(key("coalesced"), true);
+        return frameBytes(QStringLiteral("VariableChanged"), std::nullopt, data);
+    }
+    QByteArray out;
+    out.reserve(sizeFor(seq, coalesced));
+    appendTo(out, seq, coalesced);
+    return out;
 }
 
 QByteArray encodePush(const StatsUpdate& push)

@@ -4,6 +4,7 @@
 // A transport opens one session per connection, hands it every text frame, and delivers what the
 // session sends back; the handler never sees sockets, so it is tested without one.
 
+#include <commy/protocol/codec.h>
 #include <commy/protocol/messages.h>
 
 #include <QByteArray>
@@ -27,7 +28,9 @@ public:
     virtual void sendReply(const QByteArray& frame) = 0;
     // A subscription update. A transport with a full send buffer may coalesce pushes for the same
     // variable: it keeps the newest, whose seq then follows a gap, and marks it `coalesced`.
-    virtual void sendPush(const protocol::VariableChanged& push) = 0;
+    // `encoding` is `push` encoded once for every subscription of the same change (only seq differs).
+    virtual void sendPush(const protocol::VariableChanged& push, const protocol::PushEncoding& encoding) = 0;
+    void sendPush(const protocol::VariableChanged& push) { sendPush(push, protocol::PushEncoding(push)); }
     // Bytes sent but not yet on the network (the transport's buffers and its waiting frames), as the
     // monitor's GetSessions reports them.
     virtual qint64 queuedBytes() const { return 0; }

@@ -42,4 +42,20 @@ QByteArray encodePush(const StatsUpdate& push);
 QByteArray encodePush(const ProcessEvent& push);
 QByteArray encodePush(const TreeChanged& push);
 
+// One VariableChanged encoded once for every subscription it goes to. Only `seq` and `coalesced`
+// differ between subscriptions, and they come first in the encoding (keys are sorted), so the rest
+// is encoded here once; appendTo() completes it for one subscription with the same bytes
+// encodePush() would give.
+class PushEncoding {
+public:
+    explicit PushEncoding(const VariableChanged& push); // its seq and coalesced are not used
+    qsizetype sizeFor(qint64 seq, bool coalesced) const;
+    void appendTo(QByteArray& out, qint64 seq, bool coalesced) const;
+    QByteArray encode(qint64 seq, bool coalesced) const;
+
+private:
+    QByteArray m_tail; // from the key after "seq" to the end
+    std::optional<VariableChanged> m_escaped; // names that need escaping: encoded in full each time
+};
+
 } // namespace commy::protocol
