@@ -1,7 +1,8 @@
 #pragma once
 
 // The OS seam of engine_shm: files, mappings, the cross-process lock and process identity. One
-// implementation per OS, chosen by CMake (posix_*.cpp here); nothing above this header knows the OS.
+// implementation per OS, chosen by CMake (posix_*.cpp or win32_*.cpp); nothing above this header knows
+// the OS.
 
 #include <commy/shm/region_error.h>
 
@@ -56,11 +57,13 @@ public:
     // An advisory whole-file lock between processes, for rare one-time repairs on open.
     void lockExclusive();
     void unlockExclusive();
-    bool isOpen() const { return m_fd >= 0; }
-    int handle() const { return m_fd; }
+    bool isOpen() const { return m_fd != kNoHandle; }
+    // A file descriptor on POSIX, a HANDLE on Windows (where -1 is INVALID_HANDLE_VALUE).
+    std::intptr_t handle() const { return m_fd; }
 
 private:
-    int m_fd = -1;
+    static constexpr std::intptr_t kNoHandle = -1;
+    std::intptr_t m_fd = kNoHandle;
     std::string m_temporaryPath;
 };
 
@@ -75,6 +78,8 @@ public:
 
     // Maps `length` bytes of the file, which may be more than the file holds now: on Linux the
     // pages beyond the end become usable as soon as the file grows, so growing rarely needs a remap.
+    // Windows cannot map past the end without growing the file, so there length() is the file's size
+    // when that is smaller, and the region remaps once the file has grown past it.
     static RegionExpected<Mapping> map(const File& file, std::uint64_t length);
     std::byte* base() const { return m_base; }
     std::uint64_t length() const { return m_length; }
@@ -85,7 +90,8 @@ private:
 };
 
 // The region's cross-process lock. On Linux a robust process-shared pthread mutex living in the
-// header's lock area; when its holder dies the next lock() reports PreviousOwnerDied and the caller
+// header's lock area; on Windows a named mutex whose name comes from the file's identity and the lock
+// area's offset in it. When the holder dies the next lock() reports PreviousOwnerDied and the caller
 // repairs the region before markConsistent(). Waits are bounded so that a lock whose holder vanished
 // without the kernel noticing (a damaged file) can be detected and renewed instead of hanging.
 class RegionLock {

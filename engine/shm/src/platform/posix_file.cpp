@@ -37,10 +37,12 @@ RegionError fromErrno(int error)
     }
 }
 
+int fdOf(const File& file) { return static_cast<int>(file.handle()); }
+
 } // namespace
 
 File::File(File&& other) noexcept
-    : m_fd(std::exchange(other.m_fd, -1))
+    : m_fd(std::exchange(other.m_fd, kNoHandle))
     , m_temporaryPath(std::move(other.m_temporaryPath))
 {
 }
@@ -48,9 +50,9 @@ File::File(File&& other) noexcept
 File& File::operator=(File&& other) noexcept
 {
     if (this != &other) {
-        if (m_fd >= 0)
-            ::close(m_fd);
-        m_fd = std::exchange(other.m_fd, -1);
+        if (m_fd != kNoHandle)
+            ::close(static_cast<int>(m_fd));
+        m_fd = std::exchange(other.m_fd, kNoHandle);
         m_temporaryPath = std::move(other.m_temporaryPath);
     }
     return *this;
@@ -59,18 +61,18 @@ File& File::operator=(File&& other) noexcept
 File::~File()
 {
     removeTemporary();
-    if (m_fd >= 0)
-        ::close(m_fd);
+    if (m_fd != kNoHandle)
+        ::close(static_cast<int>(m_fd));
 }
 
 RegionExpected<File> File::openExisting(const std::string& path)
 {
     File file;
     file.m_fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-    if (file.m_fd < 0)
+    if (file.m_fd == kNoHandle)
         return unexpected(fromErrno(errno));
     struct stat st { };
-    if (::fstat(file.m_fd, &st) != 0)
+    if (::fstat(fdOf(file), &st) != 0)
         return unexpected(fromErrno(errno));
     if (!S_ISREG(st.st_mode))
         return unexpected(RegionError::InvalidArgument);
@@ -82,10 +84,10 @@ RegionExpected<File> File::createTemporary(const std::string& finalPath, unsigne
     std::string pattern = finalPath + ".creating-XXXXXX";
     File file;
     file.m_fd = ::mkostemp(pattern.data(), O_CLOEXEC);
-    if (file.m_fd < 0)
+    if (file.m_fd == kNoHandle)
         return unexpected(fromErrno(errno));
     file.m_temporaryPath = pattern;
-    if (::fchmod(file.m_fd, static_cast<mode_t>(mode)) != 0)
+    if (::fchmod(fdOf(file), static_cast<mode_t>(mode)) != 0)
         return unexpected(fromErrno(errno));
     return file;
 }
@@ -111,7 +113,7 @@ void File::removeTemporary()
 RegionExpected<std::uint64_t> File::size() const
 {
     struct stat st { };
-    if (::fstat(m_fd, &st) != 0)
+    if (::fstat(fdOf(*this), &st) != 0)
         return unexpected(fromErrno(errno));
     return static_cast<std::uint64_t>(st.st_size);
 }
@@ -120,7 +122,7 @@ RegionExpected<void> File::sync() const
 {
     // On Linux the page cache is what a shared mapping writes to, so fsync() of the descriptor
     // also writes back the pages dirtied through the mapping.
-    if (::fsync(m_fd) != 0)
+    if (::fsync(fdOf(*this)) != 0)
         return unexpected(fromErrno(errno));
     return {};
 }
@@ -131,14 +133,14 @@ RegionExpected<void> File::resize(std::uint64_t bytes)
     // would instead kill every process that touches the missing pages with SIGBUS.
     auto current = size();
     if (current && bytes > *current) {
-        const int rc = ::posix_fallocate(m_fd, 0, static_cast<off_t>(bytes));
+        const int rc = ::posix_fallocate(fdOf(*this), 0, static_cast<off_t>(bytes));
         if (rc == 0)
             return {};
         if (rc != EOPNOTSUPP && rc != EINVAL)
             return unexpected(fromErrno(rc));
         // The file system cannot reserve: fall back to a sparse extension.
     }
-    if (::ftruncate(m_fd, static_cast<off_t>(bytes)) != 0)
+    if (::ftruncate(fdOf(*this), static_cast<off_t>(bytes)) != 0)
         return unexpected(fromErrno(errno));
     return {};
 }
@@ -147,7 +149,7 @@ RegionExpected<void> File::readAt(void* buffer, std::uint64_t bytes, std::uint64
 {
     auto* out = static_cast<char*>(buffer);
     while (bytes > 0) {
-        const ssize_t n = ::pread(m_fd, out, bytes, static_cast<off_t>(offset));
+        const ssize_t n = ::pread(fdOf(*this), out, bytes, static_cast<off_t>(offset));
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
@@ -163,10 +165,10 @@ RegionExpected<void> File::readAt(void* buffer, std::uint64_t bytes, std::uint64
 
 void File::lockExclusive()
 {
-    while (::flock(m_fd, LOCK_EX) != 0 && errno == EINTR) { }
+    while (::flock(fdOf(*this), LOCK_EX) != 0 && errno == EINTR) { }
 }
 
-void File::unlockExclusive() { ::flock(m_fd, LOCK_UN); }
+void File::unlockExclusive() { ::flock(fdOf(*this), LOCK_UN); }
 
 Mapping::Mapping(Mapping&& other) noexcept
     : m_base(std::exchange(other.m_base, nullptr))
@@ -193,7 +195,7 @@ Mapping::~Mapping()
 
 RegionExpected<Mapping> Mapping::map(const File& file, std::uint64_t length)
 {
-    void* base = ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_SHARED, file.handle(), 0);
+    void* base = ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_SHARED, fdOf(file), 0);
     if (base == MAP_FAILED)
         return unexpected(fromErrno(errno));
     Mapping mapping;

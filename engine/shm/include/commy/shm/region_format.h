@@ -79,7 +79,8 @@ static_assert(sizeof(Geometry) == 48);
 inline constexpr std::uint64_t kFlagAutoGrow = 1;
 
 struct LockArea {
-    alignas(8) unsigned char mutexStorage[64]; // pthread_mutex_t on Linux; unused on Windows
+    // Linux: a pthread_mutex_t in the first bytes; Windows: the holder word in the last 8 (the mutex is named).
+    alignas(8) unsigned char mutexStorage[64];
     std::uint64_t holderPid; // written right after acquiring, cleared before releasing
     // The boot the mutex was last initialised in. A mutex held when the machine went down is never
     // released by the kernel (nobody is left to die), so a region opened in a new boot gets a fresh one.
