@@ -459,19 +459,17 @@ void TestCodec::writeShortcutAgreesWithTheGeneralDecoder_data()
     QTest::newRow("canonical, negative id") << head + body + "-9007199254740991" + tail << true;
     QTest::newRow("canonical, string id") << head + body + R"("w-16")" + tail << true;
     QTest::newRow("canonical, expected_version") << head + R"("expected_version":3,)" + body + "0" + tail << true;
-    QTest::newRow("canonical, empty value")
-        << QByteArray(R"({"data":{"service":"s","tenant":"t","value":"","variable":"v"},"id":1,"type":"WriteVariable"})")
-        << true;
-    QTest::newRow("as encodeRequest writes it")
-        << encodeRequest(qint64(5),
-               WriteVariable { QStringLiteral("a"), QStringLiteral("b"), QStringLiteral("c"), QByteArray("xyz"), 9 })
-        << true;
+    QTest::newRow("canonical, empty value") << QByteArray(
+        R"({"data":{"service":"s","tenant":"t","value":"","variable":"v"},"id":1,"type":"WriteVariable"})")
+                                            << true;
+    QTest::newRow("as encodeRequest writes it") << encodeRequest(qint64(5),
+        WriteVariable { QStringLiteral("a"), QStringLiteral("b"), QStringLiteral("c"), QByteArray("xyz"), 9 })
+                                                << true;
     // Not the canonical form: the general decoder answers (accepting or rejecting).
     QTest::newRow("spaces") << QByteArray(head + " " + body + "16" + tail) << false;
-    QTest::newRow("keys in another order")
-        << QByteArray(R"({"type":"WriteVariable","id":16,"data":{"tenant":"acme","service":"line1","variable":"speed",)"
-                      R"("value":"AAAQQg=="}})")
-        << false;
+    QTest::newRow("keys in another order") << QByteArray(
+        R"({"type":"WriteVariable","id":16,"data":{"tenant":"acme","service":"line1","variable":"speed",)"
+        R"("value":"AAAQQg=="}})") << false;
     QTest::newRow("trailing newline") << head + body + "16" + tail + "\n" << false;
     QTest::newRow("id 1e3") << head + body + "1e3" + tail << false;
     QTest::newRow("id 16.0") << head + body + "16.0" + tail << false;
@@ -481,23 +479,21 @@ void TestCodec::writeShortcutAgreesWithTheGeneralDecoder_data()
     QTest::newRow("empty string id") << head + body + R"("")" + tail << false;
     QTest::newRow("escaped id") << head + body + R"("a\"b")" + tail << false;
     QTest::newRow("negative expected_version") << head + R"("expected_version":-1,)" + body + "1" + tail << false;
-    QTest::newRow("name ..")
-        << QByteArray(R"({"data":{"service":"..","tenant":"t","value":"","variable":"v"},"id":1,"type":"WriteVariable"})")
-        << false;
-    QTest::newRow("name of 65 characters")
-        << QByteArray(R"({"data":{"service":")" + QByteArray(65, 's')
-               + R"(","tenant":"t","value":"","variable":"v"},"id":1,"type":"WriteVariable"})")
-        << false;
-    QTest::newRow("value not a multiple of 4")
-        << QByteArray(R"({"data":{"service":"s","tenant":"t","value":"AAA","variable":"v"},"id":1,"type":"WriteVariable"})")
-        << false;
-    QTest::newRow("padding inside the value")
-        << QByteArray(
-               R"({"data":{"service":"s","tenant":"t","value":"A=AA","variable":"v"},"id":1,"type":"WriteVariable"})")
-        << false;
-    QTest::newRow("another type")
-        << QByteArray(R"({"data":{"service":"s","tenant":"t","value":"","variable":"v"},"id":1,"type":"ReadVariable"})")
-        << false;
+    QTest::newRow("name ..") << QByteArray(
+        R"({"data":{"service":"..","tenant":"t","value":"","variable":"v"},"id":1,"type":"WriteVariable"})")
+                             << false;
+    QTest::newRow("name of 65 characters") << QByteArray(R"({"data":{"service":")" + QByteArray(65, 's')
+        + R"(","tenant":"t","value":"","variable":"v"},"id":1,"type":"WriteVariable"})")
+                                           << false;
+    QTest::newRow("value not a multiple of 4") << QByteArray(
+        R"({"data":{"service":"s","tenant":"t","value":"AAA","variable":"v"},"id":1,"type":"WriteVariable"})")
+                                               << false;
+    QTest::newRow("padding inside the value") << QByteArray(
+        R"({"data":{"service":"s","tenant":"t","value":"A=AA","variable":"v"},"id":1,"type":"WriteVariable"})")
+                                              << false;
+    QTest::newRow("another type") << QByteArray(
+        R"({"data":{"service":"s","tenant":"t","value":"","variable":"v"},"id":1,"type":"ReadVariable"})")
+                                  << false;
 }
 
 void TestCodec::writeShortcutAgreesWithTheGeneralDecoder()
@@ -515,7 +511,8 @@ void TestCodec::writeShortcutAgreesWithTheGeneralDecoder()
         QCOMPARE(decoded.error().message, general.error().message);
     if (fast) {
         if (!general.hasValue())
-            QFAIL(qPrintable(QStringLiteral("the shortcut accepted what the decoder rejects: ") + general.error().message));
+            QFAIL(qPrintable(
+                QStringLiteral("the shortcut accepted what the decoder rejects: ") + general.error().message));
         QVERIFY(*fast == *general);
     }
 }
