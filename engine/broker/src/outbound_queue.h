@@ -46,11 +46,12 @@ public:
     // Since when the session has been over the bound, as last observed.
     std::optional<qint64> overBoundSince() const { return m_overSince; }
 
-    // True when a new frame may go straight to the socket, skipping the queue: nothing waits here, no
-    // subscription owes a gap flag, and the socket is within the bound. Order and seq stay as if queued.
+    // True when a new frame may go straight to the socket, skipping the queue: nothing waits here and
+    // the socket is within the bound. Order and seq stay as if queued, and no gap flag is owed then: a
+    // subscription owes one only while the push that replaced its dropped one still waits.
     bool passesThrough(qint64 socketUnsentBytes) const
     {
-        return m_entries.empty() && m_gapPending.isEmpty() && socketUnsentBytes <= m_options.boundBytes;
+        return m_entries.empty() && socketUnsentBytes <= m_options.boundBytes;
     }
 
     bool isEmpty() const { return m_entries.empty(); }
