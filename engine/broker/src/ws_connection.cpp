@@ -162,6 +162,11 @@ void WsConnection::handOverOutgoing()
 {
     if (m_outgoing.isEmpty())
         return;
+    // The peer may be gone already (the disconnect is handled a turn later): drop what was meant for it.
+    if (!m_socket->isOpen()) {
+        m_outgoing.clear();
+        return;
+    }
     m_socket->write(m_outgoing);
     m_outgoing.clear();
 }
