@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Commy needs to build, test, benchmark and package; only what is missing.
+# Usage: bash .ci/install-deps.sh [package...]   (packages given: only those, e.g. the Windows stage's)
 # appstream, desktop-file-utils and systemd (systemd-analyze) validate the package's metadata.
 set -euo pipefail
 
@@ -17,6 +18,10 @@ packages=(
   xvfb xauth imagemagick x11-apps
   appstream desktop-file-utils systemd
 )
+
+if [ $# -gt 0 ]; then
+  packages=("$@")
+fi
 
 missing=()
 for p in "${packages[@]}"; do

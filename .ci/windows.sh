@@ -8,19 +8,7 @@ cd "$(dirname "$0")/.."
 started=$(date +%s)
 build=build/windows
 
-packages=(g++-mingw-w64-x86-64-posix wine64 wine)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "windows: installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  sudo_cmd=()
-  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-  "${sudo_cmd[@]}" apt-get update -qq
-  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+bash .ci/install-deps.sh g++-mingw-w64-x86-64-posix wine64 wine
 
 cmake --preset windows -DCMAKE_CXX_FLAGS_RELEASE=-O1 -DCOMMY_WERROR="${COMMY_WERROR:-OFF}" >/dev/null
 cmake --build "$build" -j "$(nproc)"
